@@ -1,0 +1,63 @@
+// Package transport defines how WAMP messages cross a wire. A [Peer] is one
+// end of a connection: send a message, receive messages, close. Each
+// subpackage implements one transport, both its ends.
+package transport
+
+import (
+	"context"
+	"errors"
+
+	"github.com/wampkit/wampkit/wamp"
+)
+
+// ErrClosed is returned by Send and Recv once the peer is closed, by either
+// side.
+var ErrClosed = errors.New("transport: closed")
+
+// ErrMessageTooBig is returned (wrapped) by Recv when the other side sent a
+// message above the read limit. The transport closes the connection.
+var ErrMessageTooBig = errors.New("transport: message too big")
+
+// Peer is one end of a WAMP connection.
+//
+// Recv is called by one goroutine at a time and Send by one goroutine at a
+// time, which may be another. Close may be called at any time, from any
+// goroutine, any number of times; it unblocks Send and Recv.
+type Peer interface {
+	// Send writes one message. m may be a *codec.Prepared, whose cached
+	// encoding is used.
+	Send(m wamp.Message) error
+	// Recv blocks until a message arrives. Malformed input is reported as
+	// an error wrapping wamp.ErrInvalidMessage; the connection stays open
+	// so that the caller can send ABORT.
+	Recv() (wamp.Message, error)
+	// Close closes the connection.
+	Close() error
+	// Info describes the connection.
+	Info() Info
+}
+
+// Info describes a connection for logs, metrics and authentication.
+type Info struct {
+	// Transport is "websocket", "longpoll", "rawsocket" or "local".
+	Transport string
+	// Serializer is "json", "msgpack", "cbor" or "" for local peers.
+	Serializer string
+	// Batched tells whether messages travel in batches.
+	Batched bool
+	// RemoteAddr is the address of the other end, when there is one.
+	RemoteAddr string
+}
+
+// Pinger is implemented by peers whose transport can check that the other
+// side is still alive, such as WebSocket pings.
+type Pinger interface {
+	// Ping sends a ping and waits for the answer or ctx.
+	Ping(ctx context.Context) error
+}
+
+// ReadLimiter is implemented by peers that bound the size of a received
+// message. A router sets a small limit until WELCOME and raises it after.
+type ReadLimiter interface {
+	SetReadLimit(n int64)
+}

@@ -1,0 +1,19 @@
+package wamp
+
+// ID identifies a session, a request, a publication, a subscription or a
+// registration. The specification limits IDs to [0, 2^53] so that they
+// survive a trip through a JavaScript number.
+type ID uint64
+
+// MaxID is the largest ID the specification allows: 2^53.
+const MaxID ID = 1 << 53
+
+// URI names a realm, topic, procedure or error, for example
+// "com.example.add".
+type URI string
+
+// Dict is a WAMP dictionary: options, details, keyword arguments.
+type Dict = map[string]any
+
+// List is a WAMP list: positional arguments.
+type List = []any
