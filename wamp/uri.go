@@ -2,6 +2,7 @@ package wamp
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -13,10 +14,11 @@ const (
 )
 
 // ValidURI reports whether u is a valid URI. Loose URIs allow any character
-// but whitespace, '.' and '#' in a component; strict URIs allow only
-// [0-9a-z_]. Components may be empty only when allowEmpty is set, which
-// prefix and wildcard patterns need ("com..add", "com.example."). A URI is
-// never empty and is always valid UTF-8.
+// but whitespace (Unicode's, like the specification's \s), '.' and '#' in a
+// component; strict URIs allow only [0-9a-z_]. Components may be empty only
+// when allowEmpty is set, which prefix and wildcard patterns need
+// ("com..add", "com.example."). A URI is never empty and is always valid
+// UTF-8.
 func ValidURI(u URI, strict, allowEmpty bool) bool {
 	s := string(u)
 	if s == "" || !utf8.ValidString(s) {
@@ -32,7 +34,7 @@ func ValidURI(u URI, strict, allowEmpty bool) bool {
 			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
 				return false
 			}
-		case r == '#' || r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v' || r == utf8.RuneError:
+		case r == '#' || unicode.IsSpace(r):
 			return false
 		}
 	}

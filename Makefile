@@ -1,0 +1,61 @@
+# wampkit: the two commands a newcomer needs are `make run` and `make test`.
+GO        ?= go
+ADDR      ?= 127.0.0.1:8080
+DIST      ?= dist
+FUZZTIME  ?= 15s
+NPM_DIRS  := internal/interop
+
+.PHONY: run dist test build bench fuzz setup setup-go setup-npm setup-chromium check vet lint
+
+## run: the router, the browser client and the demos on http://localhost:8080
+##      (--dev: the client is rebuilt whenever wasm/, client/, wamp/, transport/ or js/ change)
+run: setup-go
+	$(GO) run ./cmd/wampd --addr $(ADDR) --realm realm1 --dev
+
+## dist: the deployable browser client (wamp.js, wamp.global.js, wamp.wasm(.gz), wasm_exec.js, wamp.d.ts) into $(DIST)
+dist: setup-go
+	$(GO) run ./cmd/wampd --dist $(DIST)
+
+## test: everything, browser and interop tests included (sets itself up)
+test: setup check
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## build: the binaries into bin/
+build: setup-go
+	$(GO) build -o bin/ ./cmd/...
+
+## bench: codec, router and transport figures (see README)
+bench: setup-go
+	$(GO) test -run '^$$' -bench . -benchmem ./wamp/codec
+	$(GO) run ./internal/bench
+
+## fuzz: every fuzz target for $(FUZZTIME) each
+fuzz: setup-go
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## check: formatting and vet, native and wasm
+check: setup-go
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wamp/... ./transport/websocket/... ./transport/longpoll/... ./client/...
+
+setup: setup-go setup-npm setup-chromium
+
+setup-go:
+	$(GO) mod download
+
+setup-npm:
+	@for d in $(NPM_DIRS); do \
+	  if [ -f $$d/package.json ]; then (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
+	done
+
+setup-chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi

@@ -1,0 +1,269 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/url"
+	"time"
+
+	"github.com/wampkit/wampkit/wamp"
+	"github.com/wampkit/wampkit/wamp/codec"
+)
+
+// Agent is the agent string the client announces in HELLO.
+const Agent = "wampkit-go"
+
+// DefaultConnectTimeout is the default of Config.ConnectTimeout.
+const DefaultConnectTimeout = 10 * time.Second
+
+// Config configures a session. A nil or zero Config is valid: JSON,
+// anonymous authentication, one URL, no reconnection, no logs.
+type Config struct {
+	// Serializer is the serializer Join asks for: "json" (the default),
+	// "msgpack" or "cbor". JoinPeer ignores it: the peer is already set up.
+	Serializer string
+	// AuthID is the authentication ID announced in HELLO ("authid"). The
+	// router decides the authid the session really gets; read it in
+	// Session.Details.
+	AuthID string
+	// AuthMethods lists the authentication methods the client offers, in
+	// order of preference ("authmethods"), such as "ticket" or "wampcra".
+	// Empty means anonymous.
+	AuthMethods []string
+	// AuthExtra is sent as HELLO's "authextra", for methods that need data
+	// up front (a cryptosign public key, for example).
+	AuthExtra wamp.Dict
+	// OnChallenge answers a CHALLENGE with the signature and extra of the
+	// AUTHENTICATE message. With no hook, a CHALLENGE aborts the join. An
+	// error aborts the join with wamp.error.authentication_failed.
+	OnChallenge func(ctx context.Context, c *wamp.Challenge) (signature string, extra wamp.Dict, err error)
+	// Logger receives the session's logs. Nil discards them.
+	Logger *slog.Logger
+	// HelloDetails are added to HELLO's details. A key set here replaces
+	// the one the client would send ("roles", "agent", ...).
+	HelloDetails wamp.Dict
+
+	// FallbackURLs are tried in order, after the URL given to Join, when
+	// that one cannot be opened: refused, an HTTP error instead of a
+	// WebSocket upgrade (a proxy that strips Upgrade), a dropped
+	// connection or ConnectTimeout. A browser page passes
+	// []string{"https://host/lp"} to fall back from WebSocket to
+	// long-poll. A router that answers HELLO with ABORT ends the round:
+	// another URL of the same router would say the same. JoinPeer ignores
+	// them.
+	FallbackURLs []string
+	// ConnectTimeout bounds opening one URL's transport and joining over
+	// it, so that a URL that does not answer gives way to the next.
+	// Default DefaultConnectTimeout (10 s). Join's ctx still bounds the
+	// whole of Join.
+	ConnectTimeout time.Duration
+	// Reconnect, when not nil, makes the Session come back after it loses
+	// its router; see [Reconnect]. Nil means that a lost transport ends
+	// the Session, as does every close. JoinPeer sessions never reconnect:
+	// they have no URL to dial.
+	Reconnect *Reconnect
+
+	// OnJoin, when set, is called after every successful join: the first
+	// (possibly after Join returned) and each reconnection, once
+	// registrations and subscriptions are restored. It runs on the
+	// Session's supervisor goroutine, which also runs OnLeave, one call at
+	// a time and in order; it may use the Session but must not block
+	// long: the Session does not notice a loss, nor reconnect, until it
+	// returns. A panic is recovered and logged.
+	OnJoin func(s *Session)
+	// OnLeave, when set, is called each time a WAMP session ends, on the
+	// same goroutine as OnJoin. err is nil after Leave, a *CloseError when
+	// the router sent GOODBYE or ABORT, the transport's error otherwise.
+	// willRetry tells whether the Session reconnects. When reconnecting
+	// stops without a new session (Leave while disconnected, retries
+	// exhausted, a join refused for good), it is called once more with
+	// willRetry false and the reason (nil after Leave). So the last call
+	// always has willRetry false; Done is closed after it returns.
+	OnLeave func(err error, willRetry bool)
+}
+
+// Reconnect configures how a Session comes back after it lost its
+// router. Zero fields select the defaults in brackets.
+//
+// When the transport is lost, or the router closes the session with a
+// reason that lets it come back (wamp.close.system_shutdown,
+// wamp.close.close_realm), the Session waits, then tries the URL and the
+// fallbacks in order; each such round is one attempt. Before attempt n it
+// waits InitialDelay*Factor^(n-1), capped at MaxDelay, then varied by
+// ±Jitter. Once joined, it registers and subscribes again everything it
+// had, with the original options and handlers, then calls OnJoin; the
+// attempt count starts over. A registration or subscription that the
+// router refuses then (another session took the procedure meanwhile) is
+// dropped and logged at Warn level.
+//
+// It does not come back after Leave, nor after any other close reason
+// (wamp.close.killed, wamp.error.protocol_violation ...), nor when a
+// rejoin is refused for good: an ABORT other than the two reasons above
+// (wamp.error.not_authorized, wamp.error.no_such_realm,
+// wamp.error.authentication_failed ...) or a failing OnChallenge. Join
+// itself does not retry: it tries each URL once.
+type Reconnect struct {
+	// InitialDelay is the wait before the first attempt [500 ms].
+	InitialDelay time.Duration
+	// MaxDelay caps the wait before an attempt, jitter included [30 s].
+	MaxDelay time.Duration
+	// Factor multiplies the wait after each failed attempt [1.5]. It must
+	// be 1 or more.
+	Factor float64
+	// Jitter varies each wait at random by up to this fraction, so that
+	// clients that lost the same router do not all come back at once
+	// [0.1]. At most 1; negative means none.
+	Jitter float64
+	// MaxRetries is how many attempts to make before giving up [0:
+	// forever].
+	MaxRetries int
+}
+
+// Defaults of [Reconnect].
+const (
+	DefaultInitialDelay = 500 * time.Millisecond
+	DefaultMaxDelay     = 30 * time.Second
+	DefaultFactor       = 1.5
+	DefaultJitter       = 0.1
+)
+
+// withDefaults returns a copy of r with its defaults filled in.
+func (r Reconnect) withDefaults() Reconnect {
+	if r.InitialDelay == 0 {
+		r.InitialDelay = DefaultInitialDelay
+	}
+	if r.MaxDelay == 0 {
+		r.MaxDelay = DefaultMaxDelay
+	}
+	if r.Factor == 0 {
+		r.Factor = DefaultFactor
+	}
+	if r.Jitter == 0 {
+		r.Jitter = DefaultJitter
+	}
+	if r.Jitter < 0 {
+		r.Jitter = 0
+	}
+	return r
+}
+
+// validate reports a Reconnect that makes no sense.
+func (r *Reconnect) validate() error {
+	switch {
+	case r.InitialDelay < 0 || r.MaxDelay < 0:
+		return fmt.Errorf("client: Reconnect delays must not be negative (InitialDelay %v, MaxDelay %v)", r.InitialDelay, r.MaxDelay)
+	case r.MaxDelay != 0 && r.InitialDelay > r.MaxDelay:
+		return fmt.Errorf("client: Reconnect.InitialDelay %v exceeds MaxDelay %v", r.InitialDelay, r.MaxDelay)
+	case r.Factor != 0 && !(r.Factor >= 1):
+		return fmt.Errorf("client: Reconnect.Factor %v is below 1", r.Factor)
+	case r.Jitter > 1:
+		return fmt.Errorf("client: Reconnect.Jitter %v is above 1", r.Jitter)
+	case r.MaxRetries < 0:
+		return fmt.Errorf("client: Reconnect.MaxRetries %d is negative", r.MaxRetries)
+	}
+	return nil
+}
+
+// delay is the wait before attempt n (1 for the first) of r, which has its
+// defaults; rnd in [0, 1) picks the jitter.
+func (r *Reconnect) delay(n int, rnd float64) time.Duration {
+	d := float64(r.InitialDelay)
+	limit := float64(r.MaxDelay)
+	for i := 1; i < n && d < limit; i++ {
+		d *= r.Factor
+	}
+	d = min(d, limit)
+	d *= 1 + r.Jitter*(2*rnd-1)
+	return time.Duration(min(d, limit))
+}
+
+// withDefaults returns a copy of cfg with its defaults filled in.
+func (cfg *Config) withDefaults() Config {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Serializer == "" {
+		c.Serializer = "json"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.Reconnect != nil {
+		r := c.Reconnect.withDefaults()
+		c.Reconnect = &r
+	}
+	return c
+}
+
+// validate checks what Join needs: the serializer, the URLs and
+// Reconnect. cfg has not had its defaults filled in.
+func (cfg *Config) validate(urls []string) error {
+	if cfg.Serializer != "" {
+		if _, ok := codec.ByName(cfg.Serializer); !ok {
+			return fmt.Errorf("client: unknown serializer %q (want json, msgpack or cbor)", cfg.Serializer)
+		}
+	}
+	for _, u := range urls {
+		if err := checkURL(u); err != nil {
+			return err
+		}
+	}
+	if cfg.Reconnect != nil {
+		return cfg.Reconnect.validate()
+	}
+	return nil
+}
+
+// checkURL accepts the URLs that Join can dial.
+func checkURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	switch u.Scheme {
+	case "ws", "wss", "http", "https":
+	default:
+		return fmt.Errorf("client: unsupported URL scheme %q in %q (want ws, wss, http or https)", u.Scheme, rawURL)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("client: no host in URL %q", rawURL)
+	}
+	return nil
+}
+
+// helloDetails builds the details of HELLO: the four client roles with the
+// features this client implements (none beyond the basic profile yet), the
+// agent and the authentication fields.
+func (cfg *Config) helloDetails() wamp.Dict {
+	role := func() wamp.Dict { return wamp.Dict{"features": wamp.Dict{}} }
+	d := wamp.Dict{
+		"agent": Agent,
+		"roles": wamp.Dict{
+			"caller":     role(),
+			"callee":     role(),
+			"publisher":  role(),
+			"subscriber": role(),
+		},
+	}
+	if cfg.AuthID != "" {
+		d["authid"] = cfg.AuthID
+	}
+	if len(cfg.AuthMethods) > 0 {
+		methods := make(wamp.List, len(cfg.AuthMethods))
+		for i, m := range cfg.AuthMethods {
+			methods[i] = m
+		}
+		d["authmethods"] = methods
+	}
+	if cfg.AuthExtra != nil {
+		d["authextra"] = cfg.AuthExtra
+	}
+	maps.Copy(d, cfg.HelloDetails)
+	return d
+}

@@ -1,0 +1,219 @@
+// Command wampd is the wampkit WAMP router and dev server.
+//
+// One HTTP port serves WAMP over WebSocket at /ws and long-poll under /lp/,
+// the browser client (/wamp.js, /wamp.global.js, /wamp.wasm, /wasm_exec.js,
+// /wamp.d.ts, built from the checkout in the working directory on first
+// request), the demo pages (/, /demo/rpc, /demo/board) and the health check
+// at /healthz. Quick start, from the checkout:
+//
+//	wampd --realm realm1 --dev     # http://127.0.0.1:8080/
+//	wampd --dist dist/             # write the browser client and exit
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wampkit/wampkit/demo"
+	"github.com/wampkit/wampkit/internal/assets"
+	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/wamp"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "wampd:", err)
+		os.Exit(1)
+	}
+}
+
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// options are wampd's command line.
+type options struct {
+	addr       string
+	realms     stringList
+	configFile string
+	origins    stringList
+	logLevel   string
+	version    bool
+	drainTime  time.Duration
+	dev        bool
+	dist       string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	var o options
+	fs := flag.NewFlagSet("wampd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on for HTTP and WebSocket")
+	fs.Var(&o.realms, "realm", "a realm to serve (repeatable); realm1 when no realm is configured")
+	fs.StringVar(&o.configFile, "config", "", "configuration `file` (JSON)")
+	fs.Var(&o.origins, "allow-origin", "a browser Origin host `pattern` to allow besides same-origin, such as *.example.com (repeatable)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.dev, "dev", false, "build the browser client at start and rebuild it when its sources change")
+	fs.StringVar(&o.dist, "dist", "", "write the browser client's files into `dir` and exit")
+	fs.DurationVar(&o.drainTime, "drain-time", 10*time.Second, "how long a graceful shutdown waits for sessions to leave")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return &o, nil
+}
+
+// version returns the module version and VCS revision of this build.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			v += " " + s.Value
+		}
+	}
+	return v + " " + bi.GoVersion
+}
+
+// run is wampd's main. When ready is not nil, it receives the listening
+// address once the server accepts connections (tests use it).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "wampd", version())
+		return nil
+	}
+	if o.dist != "" {
+		start := time.Now()
+		if err := assets.Dist(o.dist); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wampd: browser client written to %s in %v\n", o.dist, time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := server.Config{Logger: log}
+	hc := server.HTTPConfig{}
+	if o.configFile != "" {
+		fc, err := loadConfigFile(o.configFile)
+		if err != nil {
+			return err
+		}
+		cfg, hc = fc.apply(cfg, hc)
+		if fc.Listen != "" && !flagGiven(args, "addr") {
+			o.addr = fc.Listen
+		}
+	}
+	for _, name := range o.realms {
+		cfg.Realms = append(cfg.Realms, server.RealmConfig{Name: wamp.URI(name)})
+	}
+	if len(cfg.Realms) == 0 {
+		cfg.Realms = []server.RealmConfig{{Name: "realm1"}}
+	}
+	hc.OriginPatterns = append(hc.OriginPatterns, o.origins...)
+
+	router, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", router.Handler(hc))
+	// The browser client is built from the checkout in the working
+	// directory: with --dev at start, in the background, so that the router
+	// serves at once while the first page load waits for the build;
+	// otherwise on its first request, so that a router nobody browses
+	// never builds it.
+	browser := assets.NewServer(assets.ServerConfig{Dev: o.dev, Logger: log})
+	defer browser.Close()
+	if o.dev {
+		browser.Start()
+	}
+	browser.Mount(mux)
+	demo.Mount(mux, demo.Config{Realm: string(cfg.Realms[0].Name)})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	names := make([]string, len(cfg.Realms))
+	for i, r := range cfg.Realms {
+		names[i] = string(r.Name)
+	}
+	log.Info("wampd listening", "addr", ln.Addr().String(), "realms", names, "ws", "ws://"+ln.Addr().String()+"/ws")
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-errc:
+		router.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "drain_time", o.drainTime)
+	sctx, cancel := context.WithTimeout(context.Background(), o.drainTime)
+	defer cancel()
+	// Stop accepting, then say GOODBYE to every session: http.Server.Shutdown
+	// does not wait for hijacked WebSocket connections, the router does.
+	srv.SetKeepAlivesEnabled(false)
+	ln.Close()
+	rerr := router.Shutdown(sctx)
+	herr := srv.Shutdown(sctx)
+	if rerr != nil {
+		return rerr
+	}
+	if herr != nil && !errors.Is(herr, http.ErrServerClosed) {
+		return herr
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// flagGiven reports whether the command line set the named flag.
+func flagGiven(args []string, name string) bool {
+	for _, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}

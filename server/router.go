@@ -1,0 +1,205 @@
+// Package server is the WAMP router: realms, the session lifecycle, the
+// broker (publish/subscribe), the dealer (routed RPC), limits, and the HTTP
+// handlers that accept WAMP transports.
+//
+// There is no central dispatcher: each session's reader goroutine decodes,
+// validates and routes its messages inline, pushing the messages it produces
+// onto the bounded outbound queues of the sessions concerned; a writer
+// goroutine per session, started on demand, writes them out.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/wamp"
+)
+
+// ErrShutdown is returned by Shutdown when its context ends before every
+// session is gone; the remaining sessions are closed at once.
+var ErrShutdown = errors.New("server: shutdown timed out; remaining sessions closed")
+
+// Router routes WAMP messages between the sessions of its realms.
+type Router struct {
+	cfg Config
+
+	mu       sync.Mutex
+	realms   map[wamp.URI]*realm
+	sessions map[*session]struct{}
+	closing  bool
+	wg       sync.WaitGroup // one per Serve call
+	closers  []func() error // transport handlers to close on shutdown
+
+	subscriptionIDs wamp.SequentialID
+	registrationIDs wamp.SequentialID
+
+	stopPings chan struct{}
+	pingsDone chan struct{}
+}
+
+// New returns a router for cfg, or an error if cfg is invalid.
+func New(cfg Config) (*Router, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	r := &Router{
+		cfg:       cfg.withDefaults(),
+		realms:    make(map[wamp.URI]*realm),
+		sessions:  make(map[*session]struct{}),
+		stopPings: make(chan struct{}),
+		pingsDone: make(chan struct{}),
+	}
+	for _, rc := range cfg.Realms {
+		r.realms[rc.Name] = newRealm(r, rc)
+	}
+	if r.cfg.PingInterval > 0 {
+		go r.pingLoop()
+	} else {
+		close(r.pingsDone)
+	}
+	return r, nil
+}
+
+// AddRealm adds a realm at run time.
+func (r *Router) AddRealm(rc RealmConfig) error {
+	if !wamp.ValidURI(rc.Name, r.cfg.StrictURIs, false) {
+		return fmt.Errorf("server: invalid realm name %q", rc.Name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.realms[rc.Name]; ok {
+		return fmt.Errorf("server: realm %q exists", rc.Name)
+	}
+	r.realms[rc.Name] = newRealm(r, rc)
+	return nil
+}
+
+func (r *Router) realm(name wamp.URI) *realm {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.realms[name]
+}
+
+// Serve runs a session on peer: the HELLO handshake, then the session's
+// read loop, until the session ends. It blocks; the calling goroutine is
+// the session's reader, so a transport handler can call it directly.
+func (r *Router) Serve(peer transport.Peer) {
+	s := newSession(r, peer)
+	if !r.track(s) {
+		s.abort(wamp.ErrSystemShutdown, "the router is shutting down")
+		s.finish()
+		return
+	}
+	defer r.wg.Done()
+	defer r.untrack(s)
+	s.run()
+}
+
+func (r *Router) track(s *session) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return false
+	}
+	r.sessions[s] = struct{}{}
+	r.wg.Add(1)
+	return true
+}
+
+func (r *Router) untrack(s *session) {
+	r.mu.Lock()
+	delete(r.sessions, s)
+	r.mu.Unlock()
+}
+
+func (r *Router) snapshot() []*session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*session, 0, len(r.sessions))
+	for s := range r.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Shutdown stops the router gracefully: new sessions are refused, every
+// pending call fails with an ERROR to its caller, and every session gets
+// GOODBYE wamp.close.system_shutdown. It waits for the sessions to end until
+// ctx is done, then closes the rest and returns ErrShutdown.
+func (r *Router) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	already := r.closing
+	r.closing = true
+	r.mu.Unlock()
+	if !already {
+		close(r.stopPings)
+	}
+	for _, s := range r.snapshot() {
+		s.shutdown()
+	}
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		<-r.pingsDone
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, s := range r.snapshot() {
+			s.peer.Close()
+		}
+		<-done
+		err = ErrShutdown
+	}
+	r.mu.Lock()
+	closers := r.closers
+	r.closers = nil
+	r.mu.Unlock()
+	for _, c := range closers {
+		c()
+	}
+	return err
+}
+
+// Close closes every session at once, without GOODBYE, and waits for them
+// to end.
+func (r *Router) Close() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.Shutdown(ctx)
+}
+
+// pingLoop pings every session whose transport can, so that a peer that
+// vanished without closing its connection is noticed.
+func (r *Router) pingLoop() {
+	defer close(r.pingsDone)
+	t := time.NewTicker(r.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stopPings:
+			return
+		case <-t.C:
+		}
+		for _, s := range r.snapshot() {
+			p, ok := s.peer.(transport.Pinger)
+			if !ok {
+				continue
+			}
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), r.cfg.PingTimeout)
+				defer cancel()
+				if err := p.Ping(ctx); err != nil && !s.q.isClosed() {
+					s.logger().Info("closing session: ping failed", "err", err)
+					s.peer.Close()
+				}
+			}()
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wampkit/wampkit/wamp"
+)
+
+func TestWelcomeAnnouncesRolesAndIdentity(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	c := connect(t, r)
+	c.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": allRoles, "authid": "admin"}})
+	w := expect[*wamp.Welcome](c)
+	if w.Session < 1 || w.Session > wamp.MaxID {
+		t.Fatalf("session ID %d out of [1, 2^53]", w.Session)
+	}
+	if w.Details["authrole"] != "anonymous" || w.Details["authmethod"] != "anonymous" {
+		t.Fatalf("identity %v", w.Details)
+	}
+	if w.Details["authid"] == "admin" {
+		t.Fatal("authid taken from the client's claim")
+	}
+	roles := w.Details["roles"].(wamp.Dict)
+	for _, role := range []string{"broker", "dealer"} {
+		if _, ok := roles[role].(wamp.Dict)["features"].(wamp.Dict); !ok {
+			t.Fatalf("WELCOME lacks roles.%s.features: %v", role, roles)
+		}
+	}
+}
+
+func TestHandshakeErrors(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	cases := []struct {
+		name   string
+		msg    wamp.Message
+		reason wamp.URI
+	}{
+		{"unknown realm", &wamp.Hello{Realm: "nope", Details: wamp.Dict{"roles": allRoles}}, wamp.ErrNoSuchRealm},
+		{"invalid realm", &wamp.Hello{Realm: "bad realm", Details: wamp.Dict{"roles": allRoles}}, wamp.ErrInvalidURI},
+		{"no roles", &wamp.Hello{Realm: "realm1", Details: wamp.Dict{}}, wamp.ErrProtocolViolation},
+		{"call before hello", &wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "a.b"}, wamp.ErrProtocolViolation},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := connect(t, r)
+			c.send(tc.msg)
+			c.expectAbort(tc.reason)
+		})
+	}
+}
+
+func TestSecondHelloAborts(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	c := join(t, r)
+	c.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": allRoles}})
+	c.expectAbort(wamp.ErrProtocolViolation)
+}
+
+func TestRouterOnlyMessagesAbort(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	for _, m := range []wamp.Message{
+		&wamp.Welcome{Session: 1, Details: wamp.Dict{}},
+		&wamp.Event{Subscription: 1, Publication: 1, Details: wamp.Dict{}},
+		&wamp.Result{Request: 1, Details: wamp.Dict{}},
+		&wamp.Invocation{Request: 1, Registration: 1, Details: wamp.Dict{}},
+		&wamp.ErrorMessage{RequestType: wamp.TypeCall, Request: 1, Details: wamp.Dict{}, Error: "x.y"},
+		&wamp.Challenge{AuthMethod: "ticket", Extra: wamp.Dict{}},
+	} {
+		t.Run(m.Type().String(), func(t *testing.T) {
+			c := join(t, r)
+			c.send(m)
+			a := c.expectAbort(wamp.ErrProtocolViolation)
+			if a.Details["message"] == "" {
+				t.Fatal("ABORT without a readable message")
+			}
+		})
+	}
+}
+
+func TestHelloTimeout(t *testing.T) {
+	r := newTestRouter(t, Config{HelloTimeout: 50 * time.Millisecond})
+	c := connect(t, r)
+	c.expectClosed()
+}
+
+func TestGoodbyeFromClient(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	c := join(t, r)
+	c.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrCloseRealm})
+	g := expect[*wamp.Goodbye](c)
+	if g.Reason != wamp.ErrGoodbyeAndOut {
+		t.Fatalf("GOODBYE reason %s", g.Reason)
+	}
+	c.expectClosed()
+}
+
+func TestShutdownSaysGoodbyeAndFailsPendingCalls(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	callee := join(t, r)
+	caller := join(t, r)
+	callee.register("com.example.slow", nil)
+	caller.send(&wamp.Call{Request: 7, Options: wamp.Dict{}, Procedure: "com.example.slow"})
+	expect[*wamp.Invocation](callee)
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- r.Shutdown(ctx)
+	}()
+	caller.expectError(wamp.TypeCall, 7, wamp.ErrCanceled)
+	for _, c := range []*rawClient{caller, callee} {
+		g := expect[*wamp.Goodbye](c)
+		if g.Reason != wamp.ErrSystemShutdown {
+			t.Fatalf("GOODBYE reason %s", g.Reason)
+		}
+		c.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrGoodbyeAndOut})
+		c.expectClosed()
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	// New sessions are refused.
+	c := connect(t, r)
+	c.expectAbort(wamp.ErrSystemShutdown)
+}
+
+func TestShutdownClosesSessionsThatDoNotAnswer(t *testing.T) {
+	r := newTestRouter(t, Config{GoodbyeTimeout: 50 * time.Millisecond})
+	c := join(t, r)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	expect[*wamp.Goodbye](c)
+	c.expectClosed()
+}
+
+func TestRealmsAreIsolated(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	a := join(t, r)
+	b := joinWith(t, r, "realm2", allRoles)
+	a.register("com.example.proc", nil)
+	b.send(&wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.proc"})
+	b.expectError(wamp.TypeCall, 1, wamp.ErrNoSuchProcedure)
+	// The same URI registers independently in the other realm.
+	b.register("com.example.proc", nil)
+}

@@ -1,0 +1,308 @@
+package server
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/wamp"
+)
+
+// session is one client's session: its transport, identity, outbound queue
+// and the dealer state it takes part in.
+type session struct {
+	router *Router
+	peer   transport.Peer
+	q      outQueue
+
+	// Set once by the handshake, read-only afterwards.
+	id           wamp.ID
+	realm        *realm
+	authid       string
+	authrole     string
+	authmethod   string
+	authprovider string
+	roles        wamp.Dict // the client's HELLO.Details.roles
+
+	// established is set once the session has joined its realm; after it,
+	// the handshake fields above may be read from any goroutine.
+	established atomic.Bool
+
+	// goodbyeSent is set when the router has sent GOODBYE and waits for
+	// the peer's answer.
+	goodbyeSent atomic.Bool
+
+	// mu guards the dealer state below. Lock order: never hold two
+	// sessions' mu at once, and never hold mu while calling into the broker
+	// or dealer.
+	mu            sync.Mutex
+	ended         bool
+	calls         map[wamp.ID]*invocation // as caller, by CALL request ID
+	invocations   map[wamp.ID]*invocation // as callee, by INVOCATION request ID
+	invocationIDs wamp.SequentialID
+
+	// Guarded by the realm's broker and dealer locks respectively.
+	subscriptions map[wamp.ID]*subscription
+	registrations map[wamp.ID]*registration
+}
+
+func newSession(r *Router, peer transport.Peer) *session {
+	s := &session{router: r, peer: peer}
+	s.q.limit = r.cfg.MaxQueuedBytes
+	return s
+}
+
+func (s *session) logger() *slog.Logger {
+	info := s.peer.Info()
+	l := s.router.cfg.Logger.With("transport", info.Transport, "remote", info.RemoteAddr)
+	if s.established.Load() {
+		l = l.With("session", uint64(s.id), "realm", string(s.realm.name), "authid", s.authid)
+	}
+	return l
+}
+
+// send queues m for the peer without blocking. A session whose queue
+// overflows is a slow consumer: it is disconnected.
+func (s *session) send(m wamp.Message) {
+	s.sendSized(m, approxSize(m))
+}
+
+func (s *session) sendSized(m wamp.Message, size int) {
+	switch s.q.push(m, size) {
+	case pushedStart:
+		go s.writeLoop()
+	case pushOverflow:
+		s.logger().Warn("disconnecting slow consumer: outbound queue over budget",
+			"limit_bytes", s.q.limit)
+		go s.peer.Close()
+	}
+}
+
+// sendLast queues a final ABORT or GOODBYE; the transport is closed once it
+// is written, or after GoodbyeTimeout if the peer does not read it.
+func (s *session) sendLast(m wamp.Message) {
+	start, ok := s.q.pushLast(m)
+	if !ok {
+		return
+	}
+	if start {
+		go s.writeLoop()
+	}
+	time.AfterFunc(s.router.cfg.GoodbyeTimeout, func() { s.peer.Close() })
+}
+
+func (s *session) writeLoop() {
+	var batch []wamp.Message
+	for {
+		var done, closeNow bool
+		batch, done, closeNow = s.q.take(batch)
+		if done {
+			if closeNow {
+				s.peer.Close()
+			}
+			return
+		}
+		for _, m := range batch {
+			if err := s.peer.Send(m); err != nil {
+				s.q.shut()
+				s.peer.Close()
+				return
+			}
+		}
+	}
+}
+
+// abort sends ABORT with a readable message and closes the transport after.
+func (s *session) abort(reason wamp.URI, format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	s.logger().Info("aborting session", "reason", string(reason), "message", msg)
+	s.sendLast(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
+}
+
+// finish makes sure the transport gets closed once the reader is done:
+// right away, unless a final message is still being written.
+func (s *session) finish() {
+	s.q.mu.Lock()
+	closing := s.q.closing && !s.q.closed
+	s.q.mu.Unlock()
+	if !closing {
+		s.q.shut()
+		s.peer.Close()
+	}
+}
+
+// run is the session's life on its reader goroutine.
+func (s *session) run() {
+	defer s.finish()
+	if !s.handshake() {
+		return
+	}
+	s.realm.join(s)
+	defer s.realm.leave(s)
+	s.readLoop()
+}
+
+// handshake reads HELLO and answers WELCOME or ABORT.
+func (s *session) handshake() bool {
+	cfg := &s.router.cfg
+	if l, ok := s.peer.(transport.ReadLimiter); ok {
+		l.SetReadLimit(cfg.MaxHelloSize)
+	}
+	timer := time.AfterFunc(cfg.HelloTimeout, func() {
+		s.logger().Info("closing connection: no HELLO in time", "timeout", cfg.HelloTimeout)
+		s.peer.Close()
+	})
+	m, err := s.peer.Recv()
+	if !timer.Stop() {
+		return false
+	}
+	if err != nil {
+		if errors.Is(err, wamp.ErrInvalidMessage) {
+			s.abort(wamp.ErrProtocolViolation, "%v", err)
+		}
+		return false
+	}
+	hello, ok := m.(*wamp.Hello)
+	if !ok {
+		s.abort(wamp.ErrProtocolViolation, "the first message must be HELLO, not %s", m.Type())
+		return false
+	}
+	if !wamp.ValidURI(hello.Realm, cfg.StrictURIs, false) {
+		s.abort(wamp.ErrInvalidURI, "invalid realm URI %q", hello.Realm)
+		return false
+	}
+	roles, _ := hello.Details["roles"].(wamp.Dict)
+	if !hasClientRole(roles) {
+		s.abort(wamp.ErrProtocolViolation, "HELLO.Details.roles must announce at least one of caller, callee, publisher, subscriber")
+		return false
+	}
+	rlm := s.router.realm(hello.Realm)
+	if rlm == nil {
+		s.abort(wamp.ErrNoSuchRealm, "no realm %q on this router", hello.Realm)
+		return false
+	}
+	s.realm = rlm
+	s.roles = roles
+	s.id = wamp.GlobalID()
+	s.authid = rand.Text()[:16]
+	s.authrole = "anonymous"
+	s.authmethod = "anonymous"
+	s.authprovider = "static"
+	if l, ok := s.peer.(transport.ReadLimiter); ok {
+		l.SetReadLimit(cfg.MaxMessageSize)
+	}
+	s.send(&wamp.Welcome{Session: s.id, Details: wamp.Dict{
+		"realm":        string(rlm.name),
+		"authid":       s.authid,
+		"authrole":     s.authrole,
+		"authmethod":   s.authmethod,
+		"authprovider": s.authprovider,
+		"roles":        routerRoles(),
+	}})
+	return true
+}
+
+func hasClientRole(roles wamp.Dict) bool {
+	for _, r := range []string{"caller", "callee", "publisher", "subscriber"} {
+		if _, ok := roles[r].(wamp.Dict); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// readLoop reads and routes messages until the session ends.
+func (s *session) readLoop() {
+	for {
+		m, err := s.peer.Recv()
+		if err != nil {
+			switch {
+			case errors.Is(err, wamp.ErrInvalidMessage):
+				s.abort(wamp.ErrProtocolViolation, "%v", err)
+			case errors.Is(err, transport.ErrMessageTooBig):
+				s.logger().Info("closing session: message over the size limit", "limit", s.router.cfg.MaxMessageSize)
+			}
+			return
+		}
+		if !s.handle(m) {
+			return
+		}
+	}
+}
+
+// handle routes one message; it reports false when the session ends.
+func (s *session) handle(m wamp.Message) bool {
+	if s.goodbyeSent.Load() {
+		// After our GOODBYE only the peer's GOODBYE matters.
+		if _, ok := m.(*wamp.Goodbye); ok {
+			s.q.shut()
+			return false
+		}
+		return true
+	}
+	switch m := m.(type) {
+	case *wamp.Publish:
+		s.realm.broker.publish(s, m)
+	case *wamp.Subscribe:
+		s.realm.broker.subscribe(s, m)
+	case *wamp.Unsubscribe:
+		s.realm.broker.unsubscribe(s, m)
+	case *wamp.Call:
+		return s.realm.dealer.call(s, m)
+	case *wamp.Yield:
+		s.realm.dealer.yield(s, m)
+	case *wamp.ErrorMessage:
+		if m.RequestType != wamp.TypeInvocation {
+			s.abort(wamp.ErrProtocolViolation, "a client may send ERROR only for an INVOCATION, not for %s", m.RequestType)
+			return false
+		}
+		s.realm.dealer.calleeError(s, m)
+	case *wamp.Register:
+		s.realm.dealer.register(s, m)
+	case *wamp.Unregister:
+		s.realm.dealer.unregister(s, m)
+	case *wamp.Cancel:
+		s.realm.dealer.cancel(s, m)
+	case *wamp.Goodbye:
+		s.sendLast(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrGoodbyeAndOut})
+		return false
+	case *wamp.Abort:
+		s.logger().Info("peer aborted the session", "reason", string(m.Reason))
+		s.q.shut()
+		return false
+	case *wamp.Hello:
+		s.abort(wamp.ErrProtocolViolation, "HELLO received on an established session")
+		return false
+	default:
+		s.abort(wamp.ErrProtocolViolation, "%s is not a message a client may send", m.Type())
+		return false
+	}
+	return true
+}
+
+// shutdown is the router's graceful goodbye: pending calls of this caller
+// fail, then GOODBYE wamp.close.system_shutdown.
+func (s *session) shutdown() {
+	if !s.established.Load() {
+		s.peer.Close() // still in the handshake
+		return
+	}
+	s.realm.dealer.failCalls(s, "the router is shutting down")
+	s.goodbyeSent.Store(true)
+	s.send(&wamp.Goodbye{Details: wamp.Dict{"message": "the router is shutting down"}, Reason: wamp.ErrSystemShutdown})
+	time.AfterFunc(s.router.cfg.GoodbyeTimeout, func() { s.peer.Close() })
+}
+
+// sendError answers a request with ERROR.
+func (s *session) sendError(t wamp.MessageType, req wamp.ID, uri wamp.URI, msg string) {
+	e := &wamp.ErrorMessage{RequestType: t, Request: req, Details: wamp.Dict{}, Error: uri}
+	if msg != "" {
+		e.Args = wamp.List{msg}
+	}
+	s.send(e)
+}

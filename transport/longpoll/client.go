@@ -1,0 +1,380 @@
+package longpoll
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/wamp"
+	"github.com/wampkit/wampkit/wamp/codec"
+)
+
+// Client defaults, shared by the native and the js/wasm Dial.
+const (
+	// DefaultRequestTimeout bounds each request, a receive included: it
+	// must exceed the server's poll timeout (10 s for wampkit; Autobahn|JS
+	// allows 12 s).
+	DefaultRequestTimeout = 15 * time.Second
+	// DefaultClientReadLimit bounds one response body: one message, or a
+	// batch of all the server had queued (wampkit queues at most 4 MiB).
+	DefaultClientReadLimit = 16 << 20
+)
+
+const (
+	// maxBatch is the most a batched send request carries (a larger
+	// message goes alone): far below any server's read limit.
+	maxBatch = 64 << 10
+	// maxPending is how many encoded bytes Send queues before it waits for
+	// the sender to catch up.
+	maxPending = 1 << 20
+)
+
+// postFunc sends one POST and returns the status and at most limit bytes
+// of the response, or an error wrapping transport.ErrMessageTooBig. The
+// native build uses net/http, the js build the browser's fetch.
+type postFunc func(ctx context.Context, url, contentType string, body []byte, limit int64) (status int, resp []byte, err error)
+
+// clientConfig is what both Dials pass to dial.
+type clientConfig struct {
+	protocols []string
+	timeout   time.Duration
+	readLimit int64
+	post      postFunc
+}
+
+// client is the client end of a long-poll transport: one goroutine posts
+// what Send queued, another keeps one receive outstanding.
+type client struct {
+	url       string // base URL and transport id
+	codec     codec.Codec
+	batched   bool
+	ctype     string
+	info      transport.Info
+	post      postFunc
+	timeout   time.Duration
+	readLimit int64
+
+	ctx    context.Context // canceled when the client is finished
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	outReady   chan struct{} // wakes the sender
+	outSpace   chan struct{} // wakes a Send waiting for room
+	inReady    chan struct{} // wakes Recv
+	inFree     chan struct{} // tells the receiver Recv emptied the inbox
+	done       chan struct{} // closed when closed becomes true
+	senderDone chan struct{}
+
+	mu       sync.Mutex
+	out      [][]byte
+	outBytes int
+	in       []inbound
+	closed   bool
+	cause    error // why it failed; nil after a plain Close
+}
+
+func dial(ctx context.Context, baseURL string, cfg clientConfig) (*client, error) {
+	if cfg.protocols == nil {
+		cfg.protocols = defaultProtocols()
+	}
+	if cfg.timeout <= 0 {
+		cfg.timeout = DefaultRequestTimeout
+	}
+	if cfg.readLimit <= 0 {
+		cfg.readLimit = DefaultClientReadLimit
+	}
+	base := strings.TrimSuffix(baseURL, "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("longpoll: base URL %q is not http(s)", baseURL)
+	}
+
+	body, err := json.Marshal(openRequest{Protocols: cfg.protocols})
+	if err != nil {
+		return nil, fmt.Errorf("longpoll: open: %w", err)
+	}
+	octx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	status, resp, err := cfg.post(octx, base+"/open", "application/json", body, 64<<10)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("longpoll: open: %w", err)
+	}
+	if status != 200 {
+		return nil, fmt.Errorf("longpoll: open: HTTP %d: %s", status, reason(resp))
+	}
+	var or openResponse
+	if err := json.Unmarshal(resp, &or); err != nil {
+		return nil, fmt.Errorf("longpoll: open: malformed answer: %w", err)
+	}
+	if or.Transport == "" {
+		return nil, errors.New("longpoll: open: no transport id in answer")
+	}
+	cd, batched, ok := codec.BySubprotocol(or.Protocol)
+	if !ok || !slices.Contains(cfg.protocols, or.Protocol) {
+		return nil, fmt.Errorf("longpoll: open: server chose protocol %q, not offered", or.Protocol)
+	}
+
+	c := &client{
+		url:        base + "/" + url.PathEscape(or.Transport),
+		codec:      cd,
+		batched:    batched,
+		ctype:      contentType(cd),
+		info:       info(cd, batched, u.Host),
+		post:       cfg.post,
+		timeout:    cfg.timeout,
+		readLimit:  cfg.readLimit,
+		outReady:   make(chan struct{}, 1),
+		outSpace:   make(chan struct{}, 1),
+		inReady:    make(chan struct{}, 1),
+		inFree:     make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		senderDone: make(chan struct{}),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Go(c.sendLoop)
+	c.wg.Go(c.receiveLoop)
+	return c, nil
+}
+
+// reason is the start of an error body, for error messages.
+func reason(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+// signal wakes whoever waits on ch, without blocking.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// request posts body to the transport's op URL within the request timeout.
+func (c *client) request(op string, body []byte) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.timeout)
+	defer cancel()
+	status, resp, err := c.post(ctx, c.url+"/"+op, c.ctype, body, c.readLimit)
+	if err != nil {
+		return 0, nil, fmt.Errorf("longpoll: %s: %w", op, err)
+	}
+	return status, resp, nil
+}
+
+// Send queues m for the sender; it waits while much is queued already.
+func (c *client) Send(m wamp.Message) error {
+	data, err := codec.Marshal(c.codec, m)
+	if err != nil {
+		return fmt.Errorf("longpoll: encoding %v: %w", codec.Unwrap(m).Type(), err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.outBytes >= maxPending && !c.closed {
+		c.mu.Unlock()
+		select {
+		case <-c.outSpace:
+		case <-c.done:
+		}
+		c.mu.Lock()
+	}
+	if c.closed {
+		return c.errLocked()
+	}
+	c.out = append(c.out, data)
+	c.outBytes += len(data)
+	signal(c.outReady)
+	return nil
+}
+
+// Recv returns the next received message.
+func (c *client) Recv() (wamp.Message, error) {
+	for {
+		c.mu.Lock()
+		if len(c.in) > 0 {
+			it := c.in[0]
+			c.in[0] = inbound{}
+			c.in = c.in[1:]
+			if len(c.in) == 0 {
+				c.in = nil
+				signal(c.inFree)
+			}
+			c.mu.Unlock()
+			return it.m, it.err
+		}
+		if c.closed {
+			err := c.errLocked()
+			c.mu.Unlock()
+			return nil, err
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.inReady:
+		case <-c.done:
+		}
+	}
+}
+
+// Close posts what Send queued, tells the server, and stops both loops.
+func (c *client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		c.wg.Wait()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	c.mu.Unlock()
+
+	<-c.senderDone
+	var err error
+	c.mu.Lock()
+	failed := c.cause != nil
+	c.mu.Unlock()
+	if !failed {
+		status, resp, perr := c.request("close", nil)
+		switch {
+		case perr != nil:
+			err = perr
+		case status != 204 && status != 404:
+			err = fmt.Errorf("longpoll: close: HTTP %d: %s", status, reason(resp))
+		}
+	}
+	c.cancel()
+	c.wg.Wait()
+	return err
+}
+
+// Info describes the transport.
+func (c *client) Info() transport.Info { return c.info }
+
+// errLocked is what Send and Recv return once closed.
+func (c *client) errLocked() error {
+	if c.cause != nil {
+		return c.cause
+	}
+	return transport.ErrClosed
+}
+
+// fail closes the client because of err and aborts its requests.
+func (c *client) fail(err error) {
+	c.mu.Lock()
+	if c.cause == nil {
+		c.cause = fmt.Errorf("%w: %w", transport.ErrClosed, err)
+	}
+	if !c.closed {
+		c.closed = true
+		close(c.done)
+	}
+	c.mu.Unlock()
+	c.cancel()
+}
+
+// sendLoop posts queued messages, one per request or batched. After Close
+// it posts what is left, then exits; after a failure it exits at once.
+func (c *client) sendLoop() {
+	defer close(c.senderDone)
+	for {
+		c.mu.Lock()
+		for len(c.out) == 0 && !c.closed {
+			c.mu.Unlock()
+			select {
+			case <-c.outReady:
+			case <-c.done:
+			}
+			c.mu.Lock()
+		}
+		if len(c.out) == 0 || c.cause != nil {
+			c.mu.Unlock()
+			return
+		}
+		body := c.takeLocked()
+		c.mu.Unlock()
+		signal(c.outSpace)
+
+		status, resp, err := c.request("send", body)
+		if err == nil && status != 204 {
+			err = fmt.Errorf("longpoll: send: HTTP %d: %s", status, reason(resp))
+			if status == 413 {
+				err = fmt.Errorf("%w: %w", transport.ErrMessageTooBig, err)
+			}
+		}
+		if err != nil {
+			c.fail(err)
+			return
+		}
+	}
+}
+
+// takeLocked removes what the next send request carries.
+func (c *client) takeLocked() []byte {
+	n := 1
+	body := c.out[0]
+	if c.batched {
+		body = codec.AppendBatch(nil, c.codec, c.out[0])
+		for n < len(c.out) && len(body)+len(c.out[n]) < maxBatch {
+			body = codec.AppendBatch(body, c.codec, c.out[n])
+			n++
+		}
+	}
+	for _, data := range c.out[:n] {
+		c.outBytes -= len(data)
+	}
+	clear(c.out[:n])
+	c.out = c.out[n:]
+	if len(c.out) == 0 {
+		c.out = nil
+	}
+	return body
+}
+
+// receiveLoop keeps one receive outstanding and, after each answer with
+// messages, waits until Recv took them all, so that a client that does not
+// read stops polling instead of buffering without bound.
+func (c *client) receiveLoop() {
+	for {
+		status, body, err := c.request("receive", nil)
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			// Closing, as Autobahn|JS: poll no more, and let the close
+			// request finish.
+			return
+		}
+		if err == nil && status != 200 && status != 204 {
+			err = fmt.Errorf("longpoll: receive: HTTP %d: %s", status, reason(body))
+		}
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if status == 204 || len(body) == 0 {
+			continue
+		}
+		items, _ := decodeBody(c.codec, c.batched, body)
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return
+		}
+		c.in = items
+		c.mu.Unlock()
+		signal(c.inReady)
+		select {
+		case <-c.inFree:
+		case <-c.done:
+			return
+		}
+	}
+}

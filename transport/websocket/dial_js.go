@@ -1,0 +1,31 @@
+//go:build js
+
+package websocket
+
+import (
+	"context"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/wampkit/wampkit/wamp/codec"
+)
+
+// DialOptions configures [Dial]. The zero value (or nil) is ready. In the
+// browser the handshake is the browser's: it sends the page's cookies and
+// Origin, and no other header can be set.
+type DialOptions struct {
+	// Codecs lists the serializers to offer, in order of preference; nil
+	// means JSON, MessagePack, CBOR.
+	Codecs []codec.Codec
+	// Batched offers the ".batched" subprotocols instead of the plain
+	// ones.
+	Batched bool
+	// ReadLimit is the largest message, in bytes, that the peer accepts:
+	// zero means DefaultReadLimit, a negative value no limit.
+	ReadLimit int64
+}
+
+func dial(ctx context.Context, url string, protos []string, _ *DialOptions) (*ws.Conn, error) {
+	conn, _, err := ws.Dial(ctx, url, &ws.DialOptions{Subprotocols: protos})
+	return conn, err
+}

@@ -1,0 +1,261 @@
+// Package websocket carries WAMP over WebSocket, both ends: [Accept] on the
+// router side and [Dial] on the client side, which also builds for
+// GOOS=js GOARCH=wasm, where it uses the browser's WebSocket.
+//
+// The subprotocols are "wamp.2.json" (text frames), "wamp.2.msgpack" and
+// "wamp.2.cbor" (binary frames), and their ".batched" forms, in which one
+// frame may carry several messages.
+//
+// A connection costs no goroutine of its own: the peer reads in the caller
+// of Recv and writes in the caller of Send.
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/wamp"
+	"github.com/wampkit/wampkit/wamp/codec"
+)
+
+// DefaultReadLimit is the largest message, in bytes, that a peer accepts
+// when its options leave ReadLimit at zero. A bound is needed because a
+// frame is read whole into memory before it is decoded: without one, a
+// single frame with a huge length could make the process allocate without
+// end. 1 MiB fits every ordinary call and event; a router lowers it further
+// until the session is established.
+const DefaultReadLimit = 1 << 20
+
+// closeTimeout bounds Close: how long it waits for the other side to answer
+// the close handshake before it drops the connection.
+const closeTimeout = time.Second
+
+// maxPooledBuffer is the capacity above which an encoding buffer is left to
+// the garbage collector instead of the pool, so that one huge message does
+// not pin memory for good.
+const maxPooledBuffer = 64 << 10
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512)
+	return &b
+}}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= maxPooledBuffer {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}
+
+// peer is one end of a WAMP WebSocket connection. It implements
+// transport.Peer, transport.Pinger and transport.ReadLimiter.
+type peer struct {
+	conn    *ws.Conn
+	codec   codec.Codec
+	batched bool
+	frame   ws.MessageType
+	info    transport.Info
+
+	// ctx bounds every read and write, and drop ends the connection at
+	// once: Close calls it when the close handshake has not finished in
+	// time. The accepting side closes the hijacked net.Conn and reads and
+	// writes with context.Background(), which costs nothing per message;
+	// the dialing side, which has no net.Conn, cancels ctx.
+	ctx     context.Context
+	drop    func()
+	closing atomic.Bool
+
+	// pending holds the messages of a batched frame that Recv has not
+	// returned yet. Only the Recv goroutine touches it.
+	pending [][]byte
+}
+
+var (
+	_ transport.Peer        = (*peer)(nil)
+	_ transport.Pinger      = (*peer)(nil)
+	_ transport.ReadLimiter = (*peer)(nil)
+)
+
+func newPeer(ctx context.Context, drop func(), conn *ws.Conn, c codec.Codec, batched bool, readLimit int64, remoteAddr string) *peer {
+	switch {
+	case readLimit == 0:
+		readLimit = DefaultReadLimit
+	case readLimit < 0:
+		readLimit = -1
+	}
+	conn.SetReadLimit(readLimit)
+	frame := ws.MessageText
+	if c.Binary() {
+		frame = ws.MessageBinary
+	}
+	return &peer{
+		conn:    conn,
+		codec:   c,
+		batched: batched,
+		frame:   frame,
+		info: transport.Info{
+			Transport:  "websocket",
+			Serializer: c.Name(),
+			Batched:    batched,
+			RemoteAddr: remoteAddr,
+		},
+		ctx:  ctx,
+		drop: drop,
+	}
+}
+
+// Send encodes m and writes it as one frame (for a batched subprotocol, a
+// batch of one). A *codec.Prepared is encoded once per serializer.
+func (p *peer) Send(m wamp.Message) error {
+	if m == nil {
+		return errors.New("websocket: send of a nil message")
+	}
+	if p.closing.Load() {
+		return fmt.Errorf("websocket: send: %w", transport.ErrClosed)
+	}
+	enc := getBuf()
+	defer putBuf(enc)
+	var data []byte
+	var err error
+	if _, ok := m.(*codec.Prepared); ok {
+		// The cached encoding is shared with other peers: read only.
+		data, err = codec.Marshal(p.codec, m)
+	} else {
+		data, err = p.codec.Encode((*enc)[:0], m)
+		*enc = data
+	}
+	if err != nil {
+		return fmt.Errorf("websocket: encode %v: %w", m.Type(), err)
+	}
+	if p.batched {
+		batch := getBuf()
+		defer putBuf(batch)
+		*batch = codec.AppendBatch((*batch)[:0], p.codec, data)
+		data = *batch
+	}
+	if err := p.conn.Write(p.ctx, p.frame, data); err != nil {
+		p.Close()
+		return fmt.Errorf("websocket: send: %w: %w", transport.ErrClosed, err)
+	}
+	return nil
+}
+
+// Recv returns the next message. A batched frame is returned one message
+// at a time. Frames of either type are accepted and decoded with the
+// negotiated serializer.
+func (p *peer) Recv() (wamp.Message, error) {
+	for len(p.pending) == 0 {
+		if p.closing.Load() {
+			return nil, fmt.Errorf("websocket: recv: %w", transport.ErrClosed)
+		}
+		_, data, err := p.conn.Read(p.ctx)
+		if err != nil {
+			return nil, p.readError(err)
+		}
+		if !p.batched {
+			return p.decode(data)
+		}
+		parts, err := codec.SplitBatch(p.codec, data)
+		if err != nil {
+			return nil, invalid(err)
+		}
+		p.pending = parts
+	}
+	data := p.pending[0]
+	p.pending[0] = nil
+	p.pending = p.pending[1:]
+	if len(p.pending) == 0 {
+		p.pending = nil
+	}
+	return p.decode(data)
+}
+
+func (p *peer) decode(data []byte) (wamp.Message, error) {
+	m, err := p.codec.Decode(data)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	return m, nil
+}
+
+// invalid makes sure that a decoding error wraps wamp.ErrInvalidMessage.
+func invalid(err error) error {
+	if errors.Is(err, wamp.ErrInvalidMessage) {
+		return fmt.Errorf("websocket: %w", err)
+	}
+	return fmt.Errorf("websocket: %w: %w", wamp.ErrInvalidMessage, err)
+}
+
+// readError turns a failed read into the transport's errors and closes
+// the connection, which no failed read leaves usable.
+func (p *peer) readError(err error) error {
+	p.Close()
+	if errors.Is(err, ws.ErrMessageTooBig) {
+		return fmt.Errorf("websocket: recv: %w: %w", transport.ErrMessageTooBig, err)
+	}
+	return fmt.Errorf("websocket: recv: %w: %w", transport.ErrClosed, err)
+}
+
+// Close starts the WebSocket close handshake and waits for the other side
+// to answer it for at most about a second, then drops the connection. It
+// unblocks Send and Recv. Calls after the first return nil at once.
+func (p *peer) Close() error {
+	if p.closing.Swap(true) {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.conn.Close(ws.StatusNormalClosure, "")
+	}()
+	t := time.NewTimer(closeTimeout)
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	t.Stop()
+	// Unless the handshake finished, this drops the connection, which
+	// also ends the goroutine above.
+	p.drop()
+	return nil
+}
+
+// Ping sends a WebSocket ping and waits for the pong or ctx. Another
+// goroutine must be in Recv meanwhile: that is where the pong is read. In a
+// browser, which offers no ping to scripts, Ping returns nil at once.
+func (p *peer) Ping(ctx context.Context) error {
+	if p.closing.Load() {
+		return fmt.Errorf("websocket: ping: %w", transport.ErrClosed)
+	}
+	if err := p.conn.Ping(ctx); err != nil {
+		if p.closing.Load() || errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("websocket: ping: %w: %w", transport.ErrClosed, err)
+		}
+		return fmt.Errorf("websocket: ping: %w", err)
+	}
+	return nil
+}
+
+// SetReadLimit sets the largest message, in bytes, that Recv accepts; a
+// negative n removes the limit. A larger frame makes Recv return an error
+// wrapping transport.ErrMessageTooBig and closes the connection with status
+// 1009. For a batched subprotocol the limit applies to the whole frame.
+func (p *peer) SetReadLimit(n int64) {
+	if n < 0 {
+		n = -1
+	}
+	p.conn.SetReadLimit(n)
+}
+
+// Info describes the connection.
+func (p *peer) Info() transport.Info { return p.info }
