@@ -28,9 +28,9 @@ func ToList(m Message) List {
 	case *Goodbye:
 		return List{int64(TypeGoodbye), dict(m.Details), string(m.Reason)}
 	case *ErrorMessage:
-		return withPayload(List{int64(TypeError), int64(m.RequestType), int64(m.Request), dict(m.Details), string(m.Error)}, m.Args, m.Kwargs)
+		return withPayload(List{int64(TypeError), int64(m.RequestType), int64(m.Request), dict(m.Details), string(m.Error), nil, nil}[:5], m.Args, m.Kwargs)
 	case *Publish:
-		return withPayload(List{int64(TypePublish), int64(m.Request), dict(m.Options), string(m.Topic)}, m.Args, m.Kwargs)
+		return withPayload(List{int64(TypePublish), int64(m.Request), dict(m.Options), string(m.Topic), nil, nil}[:4], m.Args, m.Kwargs)
 	case *Published:
 		return List{int64(TypePublished), int64(m.Request), int64(m.Publication)}
 	case *Subscribe:
@@ -45,13 +45,13 @@ func ToList(m Message) List {
 		}
 		return List{int64(TypeUnsubscribed), int64(m.Request), m.Details}
 	case *Event:
-		return withPayload(List{int64(TypeEvent), int64(m.Subscription), int64(m.Publication), dict(m.Details)}, m.Args, m.Kwargs)
+		return withPayload(List{int64(TypeEvent), int64(m.Subscription), int64(m.Publication), dict(m.Details), nil, nil}[:4], m.Args, m.Kwargs)
 	case *Call:
-		return withPayload(List{int64(TypeCall), int64(m.Request), dict(m.Options), string(m.Procedure)}, m.Args, m.Kwargs)
+		return withPayload(List{int64(TypeCall), int64(m.Request), dict(m.Options), string(m.Procedure), nil, nil}[:4], m.Args, m.Kwargs)
 	case *Cancel:
 		return List{int64(TypeCancel), int64(m.Request), dict(m.Options)}
 	case *Result:
-		return withPayload(List{int64(TypeResult), int64(m.Request), dict(m.Details)}, m.Args, m.Kwargs)
+		return withPayload(List{int64(TypeResult), int64(m.Request), dict(m.Details), nil, nil}[:3], m.Args, m.Kwargs)
 	case *Register:
 		return List{int64(TypeRegister), int64(m.Request), dict(m.Options), string(m.Procedure)}
 	case *Registered:
@@ -64,11 +64,11 @@ func ToList(m Message) List {
 		}
 		return List{int64(TypeUnregistered), int64(m.Request), m.Details}
 	case *Invocation:
-		return withPayload(List{int64(TypeInvocation), int64(m.Request), int64(m.Registration), dict(m.Details)}, m.Args, m.Kwargs)
+		return withPayload(List{int64(TypeInvocation), int64(m.Request), int64(m.Registration), dict(m.Details), nil, nil}[:4], m.Args, m.Kwargs)
 	case *Interrupt:
 		return List{int64(TypeInterrupt), int64(m.Request), dict(m.Options)}
 	case *Yield:
-		return withPayload(List{int64(TypeYield), int64(m.Request), dict(m.Options)}, m.Args, m.Kwargs)
+		return withPayload(List{int64(TypeYield), int64(m.Request), dict(m.Options), nil, nil}[:3], m.Args, m.Kwargs)
 	}
 	panic(fmt.Sprintf("wamp: ToList of unknown message %T", m))
 }
