@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wampkit/wampkit/internal/leakcheck"
 	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/transport/local"
 	"github.com/wampkit/wampkit/wamp"
@@ -199,3 +200,7 @@ func (c *rawClient) register(proc wamp.URI, opts wamp.Dict) wamp.ID {
 	}
 	return r.Registration
 }
+
+// TestMain fails the run when a session, writer or timer goroutine
+// outlives the tests.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
