@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/wamp"
+	"github.com/wampkit/wampkit/wamp/codec"
+)
+
+// roundTrips are the round-trip figures of the echo server or the router.
+type roundTrips struct {
+	p50, p99  time.Duration // sequential round trip
+	rate      float64       // round trips per second with concurrency
+	cpuPerMsg time.Duration // server CPU per message received or sent
+	err       error
+}
+
+// side is one server of the round-trip phase, the bare echo or the router,
+// with its clients and what has been measured so far.
+type side struct {
+	name    string
+	srv     *child
+	msgs    int                                         // messages the server handles per round trip
+	rt      func(ctx context.Context, worker int) error // one round trip on worker's connection
+	cleanup func()
+
+	lat     []time.Duration // sequential round trips
+	n       int64           // concurrent round trips
+	elapsed time.Duration   // time of the concurrent round trips
+	cpu     time.Duration   // server CPU time during them
+	err     error           // the first failure; the side is then skipped
+}
+
+// roundTripPhase measures the echo server and the router under the same
+// load: round trips one after the other, then cfg.concurrency streams at
+// once. It alternates between the two servers in cfg.rounds rounds, so that
+// both see the same machine however busy it is.
+func roundTripPhase(ctx context.Context, cfg *config) (echo, rpc roundTrips) {
+	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
+	defer cancel()
+	sides := []*side{startEcho(ctx, cfg), startRPC(ctx, cfg)}
+	defer func() {
+		for _, s := range sides {
+			s.close()
+		}
+	}()
+	for _, s := range sides {
+		s.warmUp(ctx, cfg)
+	}
+	perRound := (cfg.seqCalls + cfg.rounds - 1) / cfg.rounds
+	loadTime := cfg.duration / time.Duration(cfg.rounds)
+	for r := range cfg.rounds {
+		order := sides
+		if r%2 == 1 {
+			order = []*side{sides[1], sides[0]}
+		}
+		for _, s := range order {
+			s.sequential(ctx, perRound)
+		}
+		for _, s := range order {
+			s.load(ctx, cfg, loadTime)
+		}
+	}
+	return sides[0].figures(), sides[1].figures()
+}
+
+// startEcho starts the echo server and connects cfg.concurrency clients.
+// Their messages are what a CALL of the router side looks like on the wire.
+func startEcho(ctx context.Context, cfg *config) *side {
+	s := &side{name: "echo", msgs: 2} // read, write
+	s.srv, s.err = startChild(ctx, cfg, roleEcho, "echo")
+	if s.err != nil {
+		return s
+	}
+	c, _ := codec.ByName(cfg.serializer)
+	payload, err := c.Encode(nil, &wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: procedure, Args: wamp.List{1}})
+	if err != nil {
+		s.err = err
+		return s
+	}
+	frame := ws.MessageText
+	if c.Binary() {
+		frame = ws.MessageBinary
+	}
+	url := "ws://" + s.srv.addr + "/"
+	conns := make([]*ws.Conn, cfg.concurrency)
+	s.cleanup = func() {
+		for _, conn := range conns {
+			if conn != nil {
+				conn.CloseNow()
+			}
+		}
+	}
+	err = parallel(ctx, len(conns), connectWidth, func(ctx context.Context, i int) error {
+		conn, _, err := ws.Dial(ctx, url, nil)
+		conns[i] = conn
+		return err
+	})
+	if err != nil {
+		s.err = fmt.Errorf("connecting: %w", err)
+		return s
+	}
+	s.rt = func(ctx context.Context, i int) error {
+		if err := conns[i].Write(ctx, frame, payload); err != nil {
+			return err
+		}
+		_, p, err := conns[i].Read(ctx)
+		if err == nil && len(p) != len(payload) {
+			err = fmt.Errorf("an echo of %d bytes came back as %d", len(payload), len(p))
+		}
+		return err
+	}
+	return s
+}
+
+// startRPC starts the router and joins a callee and cfg.concurrency
+// callers; the callee registers a procedure that returns its arguments.
+func startRPC(ctx context.Context, cfg *config) *side {
+	s := &side{name: "router", msgs: 4} // CALL, INVOCATION, YIELD, RESULT
+	s.srv, s.err = startChild(ctx, cfg, roleRouter, "rpc")
+	if s.err != nil {
+		return s
+	}
+	sessions, err := joinMany(ctx, cfg, s.srv, 1+cfg.concurrency)
+	s.cleanup = func() { leaveAll(sessions) }
+	if err != nil {
+		s.err = err
+		return s
+	}
+	echoArgs := func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
+		return &client.Result{Args: inv.Args}, nil
+	}
+	if _, err := sessions[0].Register(ctx, procedure, echoArgs); err != nil {
+		s.err = fmt.Errorf("registering %s: %w", procedure, err)
+		return s
+	}
+	callers := sessions[1:]
+	args := wamp.List{1}
+	s.rt = func(ctx context.Context, i int) error {
+		r, err := callers[i].Call(ctx, procedure, args, nil)
+		if err == nil && len(r.Args) != 1 {
+			err = fmt.Errorf("the call returned %v, not its argument", r.Args)
+		}
+		return err
+	}
+	return s
+}
+
+func (s *side) close() {
+	if s.cleanup != nil {
+		s.cleanup()
+	}
+	if s.srv != nil {
+		s.srv.stop()
+	}
+}
+
+// fail records the first error of the side.
+func (s *side) fail(what string, err error) {
+	if err != nil && s.err == nil {
+		s.err = fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+// warmUp runs cfg.warmup round trips on the first connection and a tenth
+// of that on every connection at once.
+func (s *side) warmUp(ctx context.Context, cfg *config) {
+	if s.err != nil {
+		return
+	}
+	for range cfg.warmup {
+		if err := s.rt(ctx, 0); err != nil {
+			s.fail("warm-up", err)
+			return
+		}
+	}
+	each := max(cfg.warmup/10, 1)
+	s.fail("concurrent warm-up", parallel(ctx, cfg.concurrency, cfg.concurrency, func(ctx context.Context, w int) error {
+		for range each {
+			if err := s.rt(ctx, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// sequential measures n round trips one after the other.
+func (s *side) sequential(ctx context.Context, n int) {
+	if s.err != nil {
+		return
+	}
+	for range n {
+		t := time.Now()
+		if err := s.rt(ctx, 0); err != nil {
+			s.fail("sequential round trip", err)
+			return
+		}
+		s.lat = append(s.lat, time.Since(t))
+	}
+}
+
+// load runs cfg.concurrency workers, each repeating round trips on its
+// own connection for d, and reads the server's CPU time around them.
+func (s *side) load(ctx context.Context, cfg *config, d time.Duration) {
+	if s.err != nil {
+		return
+	}
+	cpu0, err := s.srv.cpu(ctx)
+	if err != nil {
+		s.fail("reading CPU time", err)
+		return
+	}
+	var count atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	err = parallel(ctx, cfg.concurrency, cfg.concurrency, func(ctx context.Context, w int) error {
+		for { // at least one round trip, even when started late
+			if err := s.rt(ctx, w); err != nil {
+				return err
+			}
+			count.Add(1)
+			if !time.Now().Before(deadline) {
+				return nil
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	if err != nil {
+		s.fail("concurrent round trips", err)
+		return
+	}
+	cpu1, err := s.srv.cpu(ctx)
+	if err != nil {
+		s.fail("reading CPU time", err)
+		return
+	}
+	s.n += count.Load()
+	s.elapsed += elapsed
+	s.cpu += cpu1 - cpu0
+}
+
+// figures sums up what was measured.
+func (s *side) figures() roundTrips {
+	if s.err != nil {
+		return roundTrips{err: fmt.Errorf("%s: %w", s.name, s.err)}
+	}
+	if s.n == 0 || len(s.lat) == 0 {
+		return roundTrips{err: fmt.Errorf("%s: no round trip measured", s.name)}
+	}
+	slices.Sort(s.lat)
+	return roundTrips{
+		p50:       percentile(s.lat, 50),
+		p99:       percentile(s.lat, 99),
+		rate:      float64(s.n) / s.elapsed.Seconds(),
+		cpuPerMsg: s.cpu / time.Duration(int64(s.msgs)*s.n),
+	}
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted durations.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 * n)
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
