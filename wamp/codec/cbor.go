@@ -36,7 +36,8 @@ var (
 		MaxArrayElements: 1<<31 - 1,
 		MaxMapPairs:      1<<31 - 1,
 		IndefLength:      cbor.IndefLengthAllowed,
-		TagsMd:           cbor.TagsForbidden,
+		TagsMd:           cbor.TagsAllowed,
+		BignumTag:        cbor.BignumTagForbidden,
 		IntDec:           cbor.IntDecConvertSignedOrBigInt,
 		BigIntDec:        cbor.BigIntDecodePointer,
 		UTF8:             cbor.UTF8RejectInvalid,
@@ -132,6 +133,13 @@ func normalizeCBOR(v any) (any, error) {
 			return nil, malformed("cbor", "integer %s is out of range", v)
 		}
 		return v.Uint64(), nil
+	case cbor.Tag:
+		// RFC 8746 tag 64, a uint8 typed array: node-cbor, and so
+		// Autobahn|JS's CBOR serializer, sends a Uint8Array this way.
+		if b, ok := v.Content.([]byte); ok && v.Number == 64 {
+			return b, nil
+		}
+		return nil, malformed("cbor", "tag %d is not supported", v.Number)
 	case cbor.SimpleValue:
 		return nil, malformed("cbor", "simple value %d is not supported", v)
 	}

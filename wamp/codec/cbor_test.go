@@ -70,7 +70,8 @@ func TestCBORDecodeErrors(t *testing.T) {
 		"duplicate key":    {0xa2, 0x61, 'k', 1, 0x61, 'k', 2},
 		"epoch time tag":   {0xc1, 0x01},
 		"bignum tag":       {0xc2, 0x41, 0x01},
-		"self-describe":    {0xd9, 0xd9, 0xf7, 0x01},
+		"tag 64 on text":   {0xd8, 0x40, 0x61, 'a'},
+		"unknown tag":      {0xd8, 0x63, 0x01},
 		"simple value 16":  {0xf0},
 		"simple value 255": {0xf8, 0xff},
 		"bad utf-8":        {0x61, 0xff},
@@ -83,6 +84,22 @@ func TestCBORDecodeErrors(t *testing.T) {
 		if m, err := CBOR.Decode(data); !errors.Is(err, wamp.ErrInvalidMessage) {
 			t.Errorf("%s: Decode(% x) = %v, %v; want ErrInvalidMessage", name, data, m, err)
 		}
+	}
+}
+
+// TestCBORTypedArrayAndSelfDescribe checks the two tags a real peer sends:
+// node-cbor (Autobahn|JS) sends a Uint8Array as tag 64, and the
+// self-describe tag 55799 may prefix any item.
+func TestCBORTypedArrayAndSelfDescribe(t *testing.T) {
+	prefix := []byte{0x84, 0x18, 70, 1, 0xa0, 0x82} // YIELD with two arguments
+	data := append(prefix, 0xd8, 0x40, 0x43, 1, 2, 3, 0xd9, 0xd9, 0xf7, 0x05)
+	m, err := CBOR.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := m.(*wamp.Yield).Args
+	if b, ok := args[0].([]byte); !ok || string(b) != "\x01\x02\x03" || args[1] != int64(5) {
+		t.Fatalf("args %#v", args)
 	}
 }
 
