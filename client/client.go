@@ -2,6 +2,14 @@
 // and register procedures, publish and subscribe. The same code runs
 // natively and in the browser (GOOS=js GOARCH=wasm).
 //
+// [Join] picks the transport from the URL: WebSocket for ws:// and wss://,
+// long-poll for http:// and https://, with Config.FallbackURLs tried in
+// order when the URL cannot be opened. With Config.Reconnect, a Session
+// that loses its router joins again with backoff and restores its
+// registrations and subscriptions; Config.OnJoin and Config.OnLeave follow
+// each WAMP session. Requests made while it is disconnected fail at once
+// with [ErrNotConnected].
+//
 // A [Session] is safe for concurrent use. One read loop per session
 // receives messages and routes them at once: replies wake the waiting
 // request, each INVOCATION runs its [Handler] in a new goroutine and EVENTs
@@ -15,7 +23,8 @@
 // *wamp.Error carrying the URI and arguments exactly as received; read it
 // with errors.AsType[*wamp.Error]. A request on a session that ended
 // returns an error wrapping [ErrSessionClosed] and, if the router closed
-// the session, a [*CloseError].
+// the session, a [*CloseError]; one on a Session that reconnects returns
+// an error wrapping [ErrNotConnected] and the cause of the loss.
 package client
 
 import (
@@ -89,13 +98,13 @@ type Session struct {
 	regs    map[wamp.ID]*Registration // live registrations by ID
 	subs    map[wamp.ID][]*Subscription
 	gates   map[string]chan struct{} // subscribe/unsubscribe in flight per topic and match
+	leaving bool
+	ended   bool  // finished for good: no request, no reconnection
+	err     error // why the session ended; nil after Leave
 	// dormantRegs and dormantSubs hold what waits to be registered and
 	// subscribed again on the next WAMP session.
 	dormantRegs map[*Registration]struct{}
 	dormantSubs map[*Subscription]struct{}
-	leaving     bool
-	ended   bool  // finished for good: no request, no reconnection
-	err     error // why the session ended; nil after Leave
 
 	events eventQueue
 

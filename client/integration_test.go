@@ -1,3 +1,5 @@
+//go:build !js
+
 package client
 
 import (
@@ -181,32 +183,6 @@ func (p *recordingPeer) Recv() (wamp.Message, error) {
 	return m, err
 }
 
-// events records a Session's OnJoin and OnLeave calls.
-type events struct {
-	joins  chan wamp.ID
-	leaves chan leave
-}
-
-type leave struct {
-	err   error
-	retry bool
-}
-
-func newEvents() *events {
-	return &events{joins: make(chan wamp.ID, 16), leaves: make(chan leave, 16)}
-}
-
-func (e *events) config(cfg *Config) *Config {
-	cfg.OnJoin = func(s *Session) { e.joins <- s.ID() }
-	cfg.OnLeave = func(err error, retry bool) { e.leaves <- leave{err, retry} }
-	return cfg
-}
-
-// fastRetry reconnects within milliseconds.
-func fastRetry() *Reconnect {
-	return &Reconnect{InitialDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond}
-}
-
 func joinURL(t *testing.T, url string, cfg *Config) *Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
@@ -311,11 +287,11 @@ func closedPort(t *testing.T) string {
 func TestFallbackToLongPoll(t *testing.T) {
 	tr := startRouter(t)
 	for name, main := range map[string]string{
-		"403":         tr.wsURL("/forbidden"),
-		"404":         tr.wsURL("/nowhere"),
-		"no upgrade":  tr.wsURL("/plain"),
-		"refused":     "ws://" + closedPort(t) + "/ws",
-		"timeout":     "ws://" + blackHole(t) + "/ws",
+		"403":        tr.wsURL("/forbidden"),
+		"404":        tr.wsURL("/nowhere"),
+		"no upgrade": tr.wsURL("/plain"),
+		"refused":    "ws://" + closedPort(t) + "/ws",
+		"timeout":    "ws://" + blackHole(t) + "/ws",
 	} {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
@@ -470,6 +446,12 @@ func testReconnect(t *testing.T, tr *testRouter, url, tp, how string) {
 	within(t, s.Done())
 	if s.Err() != nil {
 		t.Errorf("Err() = %v after Leave", s.Err())
+	}
+	if err := other.Leave(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if g := sessionGoroutines(); g != "" {
+		t.Fatalf("session goroutines after a reconnect and Leave:\n%s", g)
 	}
 }
 

@@ -178,6 +178,15 @@ func (s *Session) restore(l *link, regs []*Registration, subs []*Subscription) {
 	ctx, cancel := context.WithTimeout(s.stop, s.cfg.ConnectTimeout)
 	defer cancel()
 	var sent []*request
+	var refused []string // guarded by s.mu; logged at the end, not under it
+	defer func() {
+		s.mu.Lock()
+		lines := refused
+		s.mu.Unlock()
+		for _, line := range lines {
+			l.log.Warn("not restored after reconnecting", "what", line)
+		}
+	}()
 	for _, reg := range regs {
 		req := &request{typ: wamp.TypeRegister}
 		req.settle = func(_ *link, a wamp.Message, _ bool) {
@@ -190,7 +199,7 @@ func (s *Session) restore(l *link, regs []*Registration, subs []*Subscription) {
 				s.regs[reg.id] = reg
 				return
 			}
-			s.log.Warn("registration not restored", "procedure", string(reg.procedure), "error", answerText(a))
+			refused = append(refused, "registration of "+string(reg.procedure)+": "+answerText(a))
 		}
 		if err := s.start(ctx, l, req, func(id wamp.ID) wamp.Message {
 			return &wamp.Register{Request: id, Options: reg.options, Procedure: reg.procedure}
@@ -213,7 +222,7 @@ func (s *Session) restore(l *link, regs []*Registration, subs []*Subscription) {
 				return
 			}
 			sub.removed.Store(true)
-			s.log.Warn("subscription not restored", "topic", string(sub.topic), "error", answerText(a))
+			refused = append(refused, "subscription to "+string(sub.topic)+": "+answerText(a))
 		}
 		if err := s.start(ctx, l, req, func(id wamp.ID) wamp.Message {
 			return &wamp.Subscribe{Request: id, Options: sub.options, Topic: sub.topic}

@@ -63,6 +63,17 @@ type Config struct {
 	// Default 2 s.
 	GoodbyeTimeout time.Duration
 
+	// DefaultCallTimeout is the timeout of a call whose CALL has no
+	// Options.timeout (or 0): when it expires the dealer answers ERROR
+	// wamp.error.timeout and interrupts the callee. Default 0: no timeout,
+	// as the specification asks.
+	DefaultCallTimeout time.Duration
+
+	// MaxCallTimeout caps every call's timeout, the caller's
+	// Options.timeout and DefaultCallTimeout alike, so that no call holds a
+	// caller's and a callee's state for longer. Default 0: no cap.
+	MaxCallTimeout time.Duration
+
 	// Logger receives the router's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -71,6 +82,25 @@ type Config struct {
 type RealmConfig struct {
 	// Name is the realm's URI.
 	Name wamp.URI
+
+	// EventHistory lists the topics whose recent events the broker keeps
+	// for wamp.subscription.get_events. A publication is kept under the
+	// first rule that matches its topic, in a buffer of that rule's Limit
+	// per concrete topic, in memory only. Publications restricted by
+	// session ID (PUBLISH.Options.exclude or eligible) are never kept, as
+	// the specification asks. Default: none.
+	EventHistory []EventHistoryConfig
+}
+
+// EventHistoryConfig is one event history rule of a realm.
+type EventHistoryConfig struct {
+	// Topic is the topic URI or pattern the rule covers.
+	Topic wamp.URI
+	// Match is how Topic matches: "exact" (or ""), "prefix" or "wildcard".
+	Match string
+	// Limit is how many events are kept per concrete topic; the oldest
+	// go first. It must be positive.
+	Limit int
 }
 
 func (c Config) withDefaults() Config {
@@ -117,6 +147,17 @@ func (c Config) validate() error {
 			return fmt.Errorf("server: realm %d: duplicate realm %q", i, r.Name)
 		}
 		seen[r.Name] = true
+		for j, h := range r.EventHistory {
+			if !wamp.ValidPattern(h.Topic, h.Match, c.StrictURIs) {
+				return fmt.Errorf("server: realm %q: event history rule %d: invalid topic %q for match %q", r.Name, j, h.Topic, h.Match)
+			}
+			if h.Limit <= 0 {
+				return fmt.Errorf("server: realm %q: event history rule %d: limit %d is not positive", r.Name, j, h.Limit)
+			}
+		}
+	}
+	if c.DefaultCallTimeout < 0 || c.MaxCallTimeout < 0 {
+		return fmt.Errorf("server: negative call timeout")
 	}
 	return nil
 }

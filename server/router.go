@@ -66,8 +66,8 @@ func New(cfg Config) (*Router, error) {
 
 // AddRealm adds a realm at run time.
 func (r *Router) AddRealm(rc RealmConfig) error {
-	if !wamp.ValidURI(rc.Name, r.cfg.StrictURIs, false) {
-		return fmt.Errorf("server: invalid realm name %q", rc.Name)
+	if err := (Config{Realms: []RealmConfig{rc}, StrictURIs: r.cfg.StrictURIs}).validate(); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

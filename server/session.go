@@ -107,14 +107,26 @@ func (s *session) writeLoop() {
 			}
 			return
 		}
-		for _, m := range batch {
-			if err := s.peer.Send(m); err != nil {
-				s.q.shut()
-				s.peer.Close()
-				return
-			}
+		if err := s.sendAll(batch); err != nil {
+			s.q.shut()
+			s.peer.Close()
+			return
 		}
 	}
+}
+
+// sendAll writes a batch: at once when the transport can, else message by
+// message.
+func (s *session) sendAll(batch []wamp.Message) error {
+	if b, ok := s.peer.(transport.BatchSender); ok && len(batch) > 1 {
+		return b.SendBatch(batch)
+	}
+	for _, m := range batch {
+		if err := s.peer.Send(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // abort sends ABORT with a readable message and closes the transport after.

@@ -56,6 +56,14 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// BatchSender is implemented by peers that can write several queued
+// messages for less than the cost of writing them one by one. A router's
+// writer hands it everything that queued up while it was writing.
+type BatchSender interface {
+	// SendBatch writes ms in order, like Send for each.
+	SendBatch(ms []wamp.Message) error
+}
+
 // ReadLimiter is implemented by peers that bound the size of a received
 // message. A router sets a small limit until WELCOME and raises it after.
 type ReadLimiter interface {

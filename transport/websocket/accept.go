@@ -99,7 +99,9 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (transp
 	}
 	// Let net/http's request, response and their buffers go.
 	h.ResponseWriter = nil
-	return newPeer(context.Background(), h.close, conn, c, batched, o.ReadLimit, r.RemoteAddr), nil
+	p := newPeer(context.Background(), h.close, conn, c, batched, o.ReadLimit, r.RemoteAddr)
+	p.corker = h.conn
+	return p, nil
 }
 
 // offeredSubprotocols lists the subprotocols of a handshake request in the
@@ -155,7 +157,7 @@ const (
 // connection with small buffers, and keeps the net.Conn to drop it.
 type hijacker struct {
 	http.ResponseWriter
-	conn net.Conn
+	conn *serverConn
 }
 
 // wrap returns h, or the original ResponseWriter when that cannot be
@@ -186,35 +188,17 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
+	sc := &serverConn{Conn: conn}
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Frames that the client sent right behind its handshake. They must
 		// come before anything else read from the connection: coder/websocket
 		// rebuilds its reader on the net.Conn it gets here, so they travel
 		// inside the conn, not inside a reader wrapped around it.
 		b, _ := brw.Reader.Peek(n)
-		conn = &prefixedConn{Conn: conn, prefix: bytes.Clone(b)}
+		sc.prefix = bytes.Clone(b)
 	}
-	h.conn = conn
-	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBufferSize), bufio.NewWriterSize(conn, writeBufferSize)), nil
-}
-
-// prefixedConn is a net.Conn whose first reads return bytes that were read
-// from it earlier.
-type prefixedConn struct {
-	net.Conn
-	prefix []byte
-}
-
-func (c *prefixedConn) Read(p []byte) (int, error) {
-	if len(c.prefix) > 0 {
-		n := copy(p, c.prefix)
-		c.prefix = c.prefix[n:]
-		if len(c.prefix) == 0 {
-			c.prefix = nil
-		}
-		return n, nil
-	}
-	return c.Conn.Read(p)
+	h.conn = sc
+	return sc, bufio.NewReadWriter(bufio.NewReaderSize(sc, readBufferSize), bufio.NewWriterSize(sc, writeBufferSize)), nil
 }
 
 // close drops the hijacked connection.

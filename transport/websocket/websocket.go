@@ -75,6 +75,10 @@ type peer struct {
 	drop    func()
 	closing atomic.Bool
 
+	// corker, on the accepting side, lets SendBatch write a batch of
+	// frames with one write(2).
+	corker corker
+
 	// pending holds the messages of a batched frame that Recv has not
 	// returned yet. Only the Recv goroutine touches it.
 	pending [][]byte
@@ -144,6 +148,80 @@ func (p *peer) Send(m wamp.Message) error {
 		data = *batch
 	}
 	if err := p.conn.Write(p.ctx, p.frame, data); err != nil {
+		p.Close()
+		return fmt.Errorf("websocket: send: %w: %w", transport.ErrClosed, err)
+	}
+	return nil
+}
+
+// corker holds frames back so that a batch leaves in one write.
+type corker interface {
+	cork()
+	flushWithNext()
+	uncork() error
+}
+
+// SendBatch writes several messages for the cost of about one: on a
+// batched subprotocol as one frame, otherwise as one frame each but in a
+// single write to the connection where the accepting side allows it.
+func (p *peer) SendBatch(ms []wamp.Message) error {
+	switch {
+	case len(ms) == 1:
+		return p.Send(ms[0])
+	case p.batched:
+		return p.sendBatchFrame(ms)
+	case p.corker == nil:
+		for _, m := range ms {
+			if err := p.Send(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	p.corker.cork()
+	for i, m := range ms {
+		if i == len(ms)-1 {
+			p.corker.flushWithNext()
+		}
+		if err := p.Send(m); err != nil {
+			p.corker.uncork()
+			return err
+		}
+	}
+	if err := p.corker.uncork(); err != nil {
+		p.Close()
+		return fmt.Errorf("websocket: send: %w: %w", transport.ErrClosed, err)
+	}
+	return nil
+}
+
+// sendBatchFrame writes ms as one frame of a batched subprotocol.
+func (p *peer) sendBatchFrame(ms []wamp.Message) error {
+	if p.closing.Load() {
+		return fmt.Errorf("websocket: send: %w", transport.ErrClosed)
+	}
+	batch := getBuf()
+	defer putBuf(batch)
+	enc := getBuf()
+	defer putBuf(enc)
+	for _, m := range ms {
+		if m == nil {
+			return errors.New("websocket: send of a nil message")
+		}
+		var data []byte
+		var err error
+		if _, ok := m.(*codec.Prepared); ok {
+			data, err = codec.Marshal(p.codec, m)
+		} else {
+			data, err = p.codec.Encode((*enc)[:0], m)
+			*enc = data
+		}
+		if err != nil {
+			return fmt.Errorf("websocket: encode %v: %w", m.Type(), err)
+		}
+		*batch = codec.AppendBatch(*batch, p.codec, data)
+	}
+	if err := p.conn.Write(p.ctx, p.frame, *batch); err != nil {
 		p.Close()
 		return fmt.Errorf("websocket: send: %w: %w", transport.ErrClosed, err)
 	}
