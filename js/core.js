@@ -1,0 +1,485 @@
+// The wampkit browser client: a thin shim over wamp.wasm, which runs the Go
+// client. No protocol logic lives here: this file loads the WebAssembly
+// module once, turns JavaScript values into one JSON string per call and
+// back, and maps the bridge's answers onto promises. wamp.d.ts documents
+// the API; wasm/ holds the Go half of the bridge.
+
+// wasm_exec.js is Go's loader (it defines globalThis.Go). It is copied from
+// $(go env GOROOT)/lib/wasm/wasm_exec.js at build time, from the toolchain
+// that built wamp.wasm, and is not committed.
+import './wasm_exec.js';
+
+const RUNTIME_ERROR = 'wamp.error.runtime_error';
+
+/** What a call returns, and what a procedure returns for several values or keyword results. */
+export class Result {
+  constructor(args = [], kwargs = {}, details = {}) {
+    this.args = args;
+    this.kwargs = kwargs;
+    this.details = details;
+  }
+}
+
+/** A WAMP error: the rejection of a failed request, or what a procedure throws. */
+export class WampError extends Error {
+  constructor(uri, args = [], kwargs = {}) {
+    super(Array.isArray(args) && typeof args[0] === 'string' ? `${uri}: ${args[0]}` : String(uri));
+    this.name = 'WampError';
+    this.uri = uri;
+    this.args = args;
+    this.kwargs = kwargs;
+  }
+}
+
+// --- values: one JSON text per crossing, binary as "\u0000" + base64 ---
+
+const toBase64 = typeof Uint8Array.prototype.toBase64 === 'function'
+  ? (bytes) => bytes.toBase64()
+  : (bytes) => {
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(s);
+  };
+
+const fromBase64 = typeof Uint8Array.fromBase64 === 'function'
+  ? (s) => Uint8Array.fromBase64(s)
+  : (s) => {
+    const bin = atob(s);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return bytes;
+  };
+
+// replacer reads the holder's own value (this[key]), before any toJSON, so
+// that every ArrayBuffer view travels as its bytes.
+function replacer(key, value) {
+  const raw = this[key];
+  if (typeof raw === 'object' && raw !== null) {
+    if (ArrayBuffer.isView(raw)) {
+      return '\u0000' + toBase64(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+    }
+    if (raw instanceof ArrayBuffer) return '\u0000' + toBase64(new Uint8Array(raw));
+  } else if (typeof raw === 'bigint') {
+    if (typeof JSON.rawJSON === 'function') return JSON.rawJSON(raw.toString());
+    if (Number.isSafeInteger(Number(raw))) return Number(raw);
+    throw new TypeError(`wampkit: cannot send the BigInt ${raw} in this browser (it has no JSON.rawJSON)`);
+  }
+  return value;
+}
+
+function reviver(_key, value) {
+  return typeof value === 'string' && value.charCodeAt(0) === 0 ? fromBase64(value.slice(1)) : value;
+}
+
+const encode = (value) => JSON.stringify(value, replacer);
+const decode = (text) => JSON.parse(text, reviver);
+
+const messageOf = (e) => (e instanceof Error ? e.message : String(e));
+
+function report(e) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
+  else console.error(e);
+}
+
+// later runs a page callback on its own microtask, reporting what it throws
+// or rejects with, so that page code never runs inside a call from Go.
+function later(f) {
+  queueMicrotask(() => {
+    try {
+      const r = f();
+      if (r && typeof r.then === 'function') r.then(undefined, report);
+    } catch (e) {
+      report(e);
+    }
+  });
+}
+
+// --- loading wamp.wasm, once per page ---
+
+let base; // the URL that the default wasmUrl resolves against
+let loading; // Promise<Bridge>
+
+/** Sets the URL that the default wasmUrl resolves against (the entry module's URL). */
+export function setBase(url) {
+  base = url;
+}
+
+function load(wasmUrl) {
+  if (!loading) {
+    loading = start(wasmUrl).catch((e) => {
+      loading = undefined; // let a later connect try again
+      throw e;
+    });
+  }
+  return loading;
+}
+
+async function start(wasmUrl) {
+  if (typeof globalThis.Go !== 'function') {
+    throw new Error('wampkit: wasm_exec.js is missing: globalThis.Go is not defined');
+  }
+  const go = new globalThis.Go();
+  const resp = await fetch(wasmUrl);
+  if (!resp.ok) throw new Error(`wampkit: cannot load ${wasmUrl}: HTTP ${resp.status}`);
+  const type = (resp.headers.get('Content-Type') || '').split(';')[0].trim();
+  const { instance } = typeof WebAssembly.instantiateStreaming === 'function' && type === 'application/wasm'
+    ? await WebAssembly.instantiateStreaming(resp, go.importObject)
+    : await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject);
+  // run executes Go's main up to its first wait: the bridge exists on return.
+  const exited = go.run(instance);
+  const fns = globalThis.__wampkit_bridge;
+  if (!fns) throw new Error(`wampkit: ${wasmUrl} did not start the wampkit bridge`);
+  const bridge = new Bridge(fns);
+  exited.then(
+    () => bridge.fail(new Error('wampkit: wamp.wasm exited')),
+    (e) => bridge.fail(e),
+  );
+  return bridge;
+}
+
+// Bridge is the JavaScript half of the bridge: it numbers sessions and
+// requests, and receives every answer from Go through host.
+class Bridge {
+  constructor(fns) {
+    this.fns = fns;
+    this.last = 0;
+    this.pending = new Map(); // request number → {resolve, reject}
+    this.sessions = new Map(); // session number → session state
+    this.dead = null;
+    fns.init((kind, n, data) => {
+      // Go called in: never throw back into it.
+      try {
+        this.host(kind, n, data);
+      } catch (e) {
+        report(e);
+      }
+    });
+  }
+
+  // request calls bridge function op(sid, req, ...args) and returns the
+  // promise that Go settles with "resolve" or "reject".
+  request(op, sid, ...args) {
+    return new Promise((resolve, reject) => {
+      if (this.dead) {
+        reject(this.dead);
+        return;
+      }
+      const req = ++this.last;
+      this.pending.set(req, { resolve, reject });
+      let bad;
+      try {
+        bad = this.fns[op](sid, req, ...args);
+      } catch (e) {
+        bad = e;
+      }
+      if (bad) {
+        this.pending.delete(req);
+        reject(typeof bad === 'string' ? new TypeError(bad) : bad);
+      }
+    });
+  }
+
+  // settle answers an invocation or a challenge that Go awaits.
+  settle(token, data) {
+    try {
+      this.fns.settle(token, data);
+    } catch (e) {
+      report(e);
+    }
+  }
+
+  host(kind, n, data) {
+    if (kind === 'resolve' || kind === 'reject') {
+      const p = this.pending.get(n);
+      if (!p) return;
+      this.pending.delete(n);
+      if (kind === 'resolve') p.resolve(data);
+      else p.reject(requestError(decode(data)));
+      return;
+    }
+    const s = this.sessions.get(n);
+    if (!s) return;
+    if (kind === 'open') opened(s, decode(data));
+    else if (kind === 'close') closed(s, decode(data));
+    else if (kind === 'challenge') challenged(s, decode(data));
+  }
+
+  // fail ends everything when the Go program stopped.
+  fail(err) {
+    this.dead = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const s of this.sessions.values()) {
+      closed(s, { reason: 'lost', willRetry: false, message: messageOf(err) });
+    }
+  }
+}
+
+// requestError turns a rejection [uri, args, kwargs, message] into a
+// WampError, or into an Error when the failure is not a WAMP error.
+function requestError([uri, args, kwargs, message]) {
+  if (uri) {
+    const e = new WampError(uri, args ?? [], kwargs ?? {});
+    if (message) e.message = message;
+    return e;
+  }
+  return new Error(message);
+}
+
+// --- sessions ---
+
+// session state: {bridge, sid, opts, session, id, details, transport, open, connecting}
+
+function opened(s, [id, details, transport]) {
+  s.id = id;
+  s.details = details ?? {};
+  s.transport = transport;
+  s.open = true;
+  if (typeof s.opts.onopen === 'function') later(() => s.opts.onopen(s.session));
+  if (s.connecting) {
+    s.connecting.resolve(s.session);
+    s.connecting = null;
+  }
+}
+
+function closed(s, { reason, willRetry, message, error }) {
+  s.open = false;
+  if (!willRetry) s.bridge.sessions.delete(s.sid);
+  if (typeof s.opts.onclose === 'function') {
+    const details = { willRetry };
+    if (message) details.message = message;
+    later(() => s.opts.onclose(reason, details));
+  }
+  if (s.connecting && !willRetry) {
+    s.connecting.reject(error ? new WampError(error[0], error[1] ?? [], error[2] ?? {}) : new Error(`wampkit: ${reason}: ${message}`));
+    s.connecting = null;
+  }
+}
+
+function challenged(s, [token, method, extra]) {
+  later(async () => {
+    let answer;
+    try {
+      const r = await s.opts.onchallenge(method, extra ?? {});
+      const [signature, ext] = Array.isArray(r) ? r : [r, null];
+      answer = encode([0, signature, ext ?? null]);
+    } catch (e) {
+      answer = encode([1, messageOf(e)]);
+    }
+    s.bridge.settle(token, answer);
+  });
+}
+
+// yieldOf encodes a procedure's return value as [0, args, kwargs].
+function yieldOf(v) {
+  if (v === undefined) return encode([0, [], null]);
+  if (v instanceof Result) return encode([0, v.args ?? [], v.kwargs ?? null]);
+  return encode([0, [v], null]);
+}
+
+// errorOf encodes what a procedure threw as [1, uri, args, kwargs].
+function errorOf(e) {
+  if (e !== null && typeof e === 'object' && typeof e.uri === 'string') {
+    try {
+      return encode([1, e.uri, e.args ?? [], e.kwargs ?? null]);
+    } catch (x) {
+      return encode([1, e.uri, [`the error's arguments cannot be sent: ${messageOf(x)}`], null]);
+    }
+  }
+  return encode([1, RUNTIME_ERROR, [messageOf(e)], null]);
+}
+
+async function runProcedure(bridge, handler, token, payload) {
+  let answer;
+  try {
+    const [args, kwargs, details] = decode(payload);
+    answer = yieldOf(await handler(args ?? [], kwargs ?? {}, details ?? {}));
+  } catch (e) {
+    answer = errorOf(e);
+  }
+  bridge.settle(token, answer);
+}
+
+const handles = new WeakMap(); // Registration or Subscription → bridge number
+
+function checkString(what, v) {
+  if (typeof v !== 'string') throw new TypeError(`wampkit: ${what} must be a string, got ${typeof v}`);
+}
+
+function checkFunction(what, v) {
+  if (typeof v !== 'function') throw new TypeError(`wampkit: ${what} must be a function, got ${typeof v}`);
+}
+
+/** A registered procedure. */
+export class Registration {
+  constructor(session, procedure, id) {
+    this.session = session;
+    this.procedure = procedure;
+    this.id = id;
+  }
+
+  unregister() {
+    return this.session.unregister(this);
+  }
+}
+
+/** A subscription to a topic. */
+export class Subscription {
+  constructor(session, topic, id) {
+    this.session = session;
+    this.topic = topic;
+    this.id = id;
+  }
+
+  unsubscribe() {
+    return this.session.unsubscribe(this);
+  }
+}
+
+/** A session joined to a realm; connect returns it. */
+export class Session {
+  #s;
+
+  constructor(state) {
+    this.#s = state;
+  }
+
+  get id() {
+    return this.#s.id;
+  }
+
+  get details() {
+    return this.#s.details;
+  }
+
+  get transport() {
+    return this.#s.transport;
+  }
+
+  get isOpen() {
+    return this.#s.open;
+  }
+
+  #request(op, ...args) {
+    return this.#s.bridge.request(op, this.#s.sid, ...args);
+  }
+
+  async call(procedure, args, kwargs, options) {
+    checkString('procedure', procedure);
+    const data = await this.#request('call', procedure, encode([args ?? [], kwargs ?? null, options ?? null]));
+    const [a, k, d] = decode(data);
+    return new Result(a ?? [], k ?? {}, d ?? {});
+  }
+
+  async register(procedure, handler, options) {
+    checkString('procedure', procedure);
+    checkFunction('handler', handler);
+    const bridge = this.#s.bridge;
+    // Go calls invoke while it runs; the handler runs on its own, later.
+    const invoke = (token, payload) => {
+      queueMicrotask(() => runProcedure(bridge, handler, token, payload));
+    };
+    const data = await this.#request('register', procedure, encode(options ?? null), invoke);
+    const [handle, id] = JSON.parse(data);
+    const reg = new Registration(this, procedure, id);
+    handles.set(reg, handle);
+    return reg;
+  }
+
+  async unregister(registration) {
+    const handle = handles.get(registration);
+    if (handle === undefined || registration.session !== this) {
+      throw new TypeError('wampkit: unregister: not a registration of this session');
+    }
+    await this.#request('unregister', handle);
+  }
+
+  async subscribe(topic, handler, options) {
+    checkString('topic', topic);
+    checkFunction('handler', handler);
+    const deliver = (payload) => {
+      later(() => {
+        const [args, kwargs, details] = decode(payload);
+        return handler(args ?? [], kwargs ?? {}, details ?? {});
+      });
+    };
+    const data = await this.#request('subscribe', topic, encode(options ?? null), deliver);
+    const [handle, id] = JSON.parse(data);
+    const sub = new Subscription(this, topic, id);
+    handles.set(sub, handle);
+    return sub;
+  }
+
+  async unsubscribe(subscription) {
+    const handle = handles.get(subscription);
+    if (handle === undefined || subscription.session !== this) {
+      throw new TypeError('wampkit: unsubscribe: not a subscription of this session');
+    }
+    await this.#request('unsubscribe', handle);
+  }
+
+  async publish(topic, args, kwargs, options) {
+    checkString('topic', topic);
+    await this.#request('publish', topic, encode([args ?? [], kwargs ?? null, options ?? null]));
+  }
+
+  async leave() {
+    await this.#request('leave');
+  }
+}
+
+// pageURL resolves url (default path) against the page, with the scheme
+// pair (ws/wss or http/https) that matches the page's.
+function pageURL(url, path, secure, plain) {
+  const loc = globalThis.location;
+  let u;
+  try {
+    u = new URL(url ?? path, loc?.href);
+  } catch {
+    return url; // no page to resolve against: the bridge says what is wrong
+  }
+  if (u.protocol === 'https:' || u.protocol === 'wss:') u.protocol = secure;
+  else if (u.protocol === 'http:' || u.protocol === 'ws:') u.protocol = plain;
+  return u.href;
+}
+
+/** Connects to the router and joins a realm; see wamp.d.ts. */
+export async function connect(options) {
+  const o = options ?? {};
+  if (typeof o.realm !== 'string' || o.realm === '') throw new TypeError('wampkit: connect: realm is required');
+  for (const hook of ['onopen', 'onclose', 'onchallenge']) {
+    if (o[hook] != null) checkFunction(hook, o[hook]);
+  }
+  const config = encode({
+    realm: o.realm,
+    url: pageURL(o.url, '/ws', 'wss:', 'ws:'),
+    longpollUrl: pageURL(o.longpollUrl, '/lp', 'https:', 'http:'),
+    transports: o.transports ?? null,
+    serializer: o.serializer ?? null,
+    retry: o.retry ?? true,
+    authid: o.authid ?? null,
+    authmethods: o.authmethods ?? null,
+    authextra: o.authextra ?? null,
+    challenge: typeof o.onchallenge === 'function',
+  });
+  const bridge = await load(o.wasmUrl ?? new URL('/wamp.wasm', base ?? globalThis.location?.href).href);
+  if (bridge.dead) throw bridge.dead;
+  return new Promise((resolve, reject) => {
+    const sid = ++bridge.last;
+    const s = { bridge, sid, opts: o, id: 0, details: {}, transport: '', open: false, connecting: { resolve, reject } };
+    s.session = new Session(s);
+    bridge.sessions.set(sid, s);
+    let bad;
+    try {
+      bad = bridge.fns.connect(sid, config);
+    } catch (e) {
+      bad = e;
+    }
+    if (bad) {
+      bridge.sessions.delete(sid);
+      reject(typeof bad === 'string' ? new TypeError(bad) : bad);
+    }
+  });
+}

@@ -1,0 +1,214 @@
+// Types of the wampkit browser client (/wamp.js; /wamp.global.js sets the
+// same exports on globalThis.wampkit). The client is the Go client of
+// wampkit compiled to WebAssembly (/wamp.wasm); this module only loads it
+// and passes values across.
+//
+//   import { connect, Result, WampError } from '/wamp.js';
+//   const session = await connect({ realm: 'realm1' });
+//   await session.register('com.example.add', (args) => args[0] + args[1]);
+//   const r = await session.call('com.example.add', [2, 3]); // r.args[0] === 5
+
+/**
+ * A value that crosses the wire: what JSON carries, plus binary. A
+ * Uint8Array (any ArrayBuffer view or ArrayBuffer, sent as its bytes)
+ * arrives at Go, msgpack and CBOR peers as binary and at JSON peers in the
+ * WAMP convention ("\u0000" + base64); binary received is a Uint8Array.
+ * Integers up to 2^53 are exact; a larger integer received is rounded to
+ * the nearest number. A BigInt is sent exactly where the browser has
+ * JSON.rawJSON. undefined in an object is left out, in an array it is null.
+ */
+export type Value =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | ArrayBufferView
+  | ArrayBuffer
+  | Value[]
+  | { [key: string]: Value | undefined };
+
+/** Positional arguments. */
+export type Args = Value[];
+/** Keyword arguments. */
+export type Kwargs = { [key: string]: Value };
+/** The details of a RESULT, INVOCATION or EVENT, and WELCOME's. */
+export type Details = { [key: string]: Value };
+
+/** How a session ended, as onclose hears it. */
+export type CloseReason =
+  /** The page left (session.leave()). */
+  | 'closed'
+  /** The transport failed after the join. */
+  | 'lost'
+  /** The join did not succeed: no transport could be opened. */
+  | 'unreachable'
+  /** The router's GOODBYE or ABORT reason, e.g. 'wamp.close.system_shutdown' or 'wamp.error.no_such_realm'. */
+  | (string & {});
+
+export interface ConnectOptions {
+  /** The realm to join. Required. */
+  realm: string;
+  /** WebSocket URL. Default: ws(s)://<page host>/ws; a relative URL resolves against the page, http(s) becomes ws(s). */
+  url?: string;
+  /** Long-poll base URL. Default: http(s)://<page host>/lp. */
+  longpollUrl?: string;
+  /**
+   * Transports in order of preference. Default ['websocket', 'longpoll']:
+   * WebSocket first, long-poll when WebSocket cannot open (refused, or a
+   * proxy that strips the upgrade). ['longpoll'] forces long-poll.
+   */
+  transports?: Array<'websocket' | 'longpoll'>;
+  /** Serializer on the wire. Default 'json'. */
+  serializer?: 'json' | 'msgpack' | 'cbor';
+  /**
+   * Default true: once joined, a session that loses its router (or that the
+   * router shuts down) reconnects with backoff, registers and subscribes
+   * again what it had (same handlers), then calls onopen. Requests made
+   * while it is away reject at once with an Error ("not connected"). The
+   * first join is tried once over each transport: connect rejects when all
+   * fail. false: a lost session is closed for good.
+   */
+  retry?: boolean;
+  /** Authentication ID announced in HELLO. The router decides the one the session gets (session.details.authid). */
+  authid?: string;
+  /** Authentication methods offered, in order of preference, e.g. ['ticket']. Default: anonymous. */
+  authmethods?: string[];
+  /** HELLO's authextra, for methods that need data up front. */
+  authextra?: Kwargs;
+  /**
+   * Answers a CHALLENGE: return the signature, or [signature, extra], or a
+   * promise of either. A throw or rejection aborts the join
+   * (wamp.error.authentication_failed).
+   */
+  onchallenge?: (method: string, extra: Details) => string | [string, Kwargs] | Promise<string | [string, Kwargs]>;
+  /** Called after every join: the first and each reconnection. */
+  onopen?: (session: Session) => void;
+  /**
+   * Called each time a session ends or the first join fails. The last call
+   * has willRetry false; the session is then closed for good.
+   */
+  onclose?: (reason: CloseReason, details: { willRetry: boolean; message?: string }) => void;
+  /**
+   * URL of wamp.wasm. Default: '/wamp.wasm' resolved against the URL of
+   * wamp.js (or wamp.global.js). The module loads once per page: the first
+   * connect's wasmUrl is the one used.
+   */
+  wasmUrl?: string;
+}
+
+/** WAMP options of a request, passed as they are (e.g. { disclose_me: true }). */
+export interface RequestOptions {
+  [key: string]: Value | undefined;
+}
+
+export interface CallOptions extends RequestOptions {
+  /**
+   * Milliseconds to wait for the result. The bridge rejects with
+   * WampError 'wamp.error.timeout' when it passes; the option is also
+   * sent to the router.
+   */
+  timeout?: number;
+}
+
+export interface PublishOptions extends RequestOptions {
+  /** Wait for the router to confirm (PUBLISHED); a refusal then rejects with a WampError. */
+  acknowledge?: boolean;
+  /** Leave the publisher out of the receivers (router default true). */
+  exclude_me?: boolean;
+}
+
+export interface RegisterOptions extends RequestOptions {
+  /** 'exact' (default), 'prefix' or 'wildcard'. */
+  match?: 'exact' | 'prefix' | 'wildcard';
+}
+
+export interface SubscribeOptions extends RequestOptions {
+  /** 'exact' (default), 'prefix' or 'wildcard'. */
+  match?: 'exact' | 'prefix' | 'wildcard';
+}
+
+/**
+ * What a call returns, and what a procedure returns to yield several
+ * positional values or keyword results.
+ */
+export class Result {
+  constructor(args?: Args, kwargs?: Kwargs, details?: Details);
+  args: Args;
+  kwargs: Kwargs;
+  /** The RESULT's details (empty in a procedure's return value). */
+  details: Details;
+}
+
+/**
+ * A WAMP error. A failed request rejects with one (errors that are not
+ * WAMP errors, such as "not connected", reject with a plain Error); a
+ * procedure throws one to answer with that URI and arguments. Any thrown
+ * object with a string `uri` works the same; other throws answer
+ * 'wamp.error.runtime_error' with [message].
+ */
+export class WampError extends Error {
+  constructor(uri: string, args?: Args, kwargs?: Kwargs);
+  uri: string;
+  args: Args;
+  kwargs: Kwargs;
+}
+
+/**
+ * A procedure: called with the call's arguments and the INVOCATION's
+ * details. Its return value v yields [v] (undefined yields no arguments;
+ * a Result yields its args and kwargs); it may be async.
+ */
+export type Procedure = (args: Args, kwargs: Kwargs, details: Details) => unknown;
+
+/** An event handler. Events reach it in order; what it throws or rejects is reported (reportError). */
+export type EventHandler = (args: Args, kwargs: Kwargs, details: Details) => void | Promise<void>;
+
+export class Registration {
+  readonly session: Session;
+  readonly procedure: string;
+  /** The router's registration ID when it was made (a reconnection registers again under a new ID; the registration stays valid). */
+  readonly id: number;
+  unregister(): Promise<void>;
+}
+
+export class Subscription {
+  readonly session: Session;
+  readonly topic: string;
+  /** The router's subscription ID when it was made (a reconnection subscribes again under a new ID; the subscription stays valid). */
+  readonly id: number;
+  unsubscribe(): Promise<void>;
+}
+
+export class Session {
+  /** The session ID the router assigned (of the current or last WAMP session). */
+  readonly id: number;
+  /** WELCOME's details: authid, authrole, authmethod, roles, ... */
+  readonly details: Details;
+  /** The transport of the current or last WAMP session. */
+  readonly transport: 'websocket' | 'longpoll';
+  /** Whether the session is joined now (false while it reconnects and after it closed). */
+  readonly isOpen: boolean;
+
+  /** Calls a procedure; rejects with a WampError when the callee or the router answers ERROR. */
+  call(procedure: string, args?: Args | null, kwargs?: Kwargs | null, options?: CallOptions | null): Promise<Result>;
+  /** Registers a procedure. */
+  register(procedure: string, handler: Procedure, options?: RegisterOptions | null): Promise<Registration>;
+  unregister(registration: Registration): Promise<void>;
+  /** Subscribes to a topic. */
+  subscribe(topic: string, handler: EventHandler, options?: SubscribeOptions | null): Promise<Subscription>;
+  unsubscribe(subscription: Subscription): Promise<void>;
+  /** Publishes; resolves once sent, or once confirmed with { acknowledge: true }. */
+  publish(topic: string, args?: Args | null, kwargs?: Kwargs | null, options?: PublishOptions | null): Promise<void>;
+  /** Leaves the realm and closes the session for good (onclose('closed', ...)). */
+  leave(): Promise<void>;
+}
+
+/**
+ * Loads wamp.wasm (once per page), connects and joins a realm. Resolves
+ * after the first join; rejects with a WampError when the router refuses
+ * it (ABORT: 'wamp.error.no_such_realm', ...), with an Error when no
+ * transport could be opened.
+ */
+export function connect(options: ConnectOptions): Promise<Session>;
