@@ -14,6 +14,11 @@ import (
 // side.
 var ErrClosed = errors.New("transport: closed")
 
+// ErrSlowConsumer is wrapped by the error of a send to a peer that did not
+// read fast enough: its write buffer is over its limit and the connection
+// is closed.
+var ErrSlowConsumer = errors.New("transport: slow consumer")
+
 // ErrMessageTooBig is returned (wrapped) by Recv when the other side sent a
 // message above the read limit. The transport closes the connection.
 var ErrMessageTooBig = errors.New("transport: message too big")
@@ -62,6 +67,15 @@ type Pinger interface {
 type BatchSender interface {
 	// SendBatch writes ms in order, like Send for each.
 	SendBatch(ms []wamp.Message) error
+}
+
+// NonBlockingSender is implemented by peers whose Send and SendBatch may
+// say that they never wait for the network: what the connection cannot take
+// at once is buffered, within a bound, and written in the background. A
+// router writes to such a peer from the routing goroutine itself, with no
+// hand-off to a writer goroutine.
+type NonBlockingSender interface {
+	SendsWithoutBlocking() bool
 }
 
 // ReadLimiter is implemented by peers that bound the size of a received

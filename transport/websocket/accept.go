@@ -51,6 +51,15 @@ type AcceptOptions struct {
 	// Codecs lists the serializers that the router speaks, each plain and
 	// batched; nil means codec.All.
 	Codecs []codec.Codec
+	// WriteBufferLimit bounds the bytes written to a peer that its
+	// connection has not taken yet. Writes never block: what the socket
+	// cannot take at once waits in a buffer written in the background, so
+	// that a router can write from its routing goroutine; a peer that does
+	// not read fast enough would otherwise grow that buffer without end.
+	// Past the limit the connection is dropped and writes fail with an
+	// error wrapping transport.ErrSlowConsumer. Zero means
+	// DefaultWriteBufferLimit.
+	WriteBufferLimit int
 	// CompressionMode enables permessage-deflate when the client asks for
 	// it. The default, CompressionDisabled, keeps memory per connection
 	// small.
@@ -88,7 +97,11 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (transp
 		http.Error(w, reason, http.StatusBadRequest)
 		return nil, fmt.Errorf("websocket: accept: %s", reason)
 	}
-	h := &hijacker{ResponseWriter: w}
+	writeLimit := o.WriteBufferLimit
+	if writeLimit <= 0 {
+		writeLimit = DefaultWriteBufferLimit
+	}
+	h := &hijacker{ResponseWriter: w, writeLimit: writeLimit}
 	conn, err := ws.Accept(h.wrap(), r, &ws.AcceptOptions{
 		Subprotocols:    []string{proto},
 		OriginPatterns:  o.OriginPatterns,
@@ -103,6 +116,13 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (transp
 	p.corker = h.conn
 	return p, nil
 }
+
+// DefaultWriteBufferLimit is the default AcceptOptions.WriteBufferLimit.
+const DefaultWriteBufferLimit = 16 << 20
+
+// SendsWithoutBlocking reports whether Send and SendBatch never wait for
+// the network: true for an accepted peer (see AcceptOptions.WriteBufferLimit).
+func (p *peer) SendsWithoutBlocking() bool { return p.corker != nil }
 
 // offeredSubprotocols lists the subprotocols of a handshake request in the
 // client's order of preference.
@@ -157,7 +177,8 @@ const (
 // connection with small buffers, and keeps the net.Conn to drop it.
 type hijacker struct {
 	http.ResponseWriter
-	conn *serverConn
+	conn       *serverConn
+	writeLimit int
 }
 
 // wrap returns h, or the original ResponseWriter when that cannot be
@@ -188,7 +209,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	sc := &serverConn{Conn: conn}
+	sc := newServerConn(conn, h.writeLimit)
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Frames that the client sent right behind its handshake. They must
 		// come before anything else read from the connection: coder/websocket
