@@ -1,8 +1,9 @@
 package server
 
 import (
-	"strings"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/wampkit/wampkit/wamp"
 	"github.com/wampkit/wampkit/wamp/codec"
@@ -10,35 +11,169 @@ import (
 
 // broker routes events from publishers to the subscribers of a realm.
 // Its tables are read-mostly: a publication takes the read lock only long
-// enough to copy a slice header; subscriber lists are copied on write.
+// enough to copy slice headers; subscriber lists are copied on write.
+//
+// A publication reaches every subscription whose pattern matches its topic
+// (exact, prefix and wildcard alike), each as one EVENT encoded once for
+// all its subscribers: subscriptions differ in ID (and pattern ones carry
+// the concrete topic), so the unit of encoding is the subscription.
 type broker struct {
 	realm *realm
 
-	mu    sync.RWMutex
-	exact map[wamp.URI]*subscription
-	byID  map[wamp.ID]*subscription
+	mu   sync.RWMutex
+	subs *uriTable[*subscription]
+	byID map[wamp.ID]*subscription
+
+	retainMu sync.Mutex
+	retained map[wamp.URI]*publication // the last retained event per topic
+
+	history *eventHistory // nil when the realm keeps none
 }
 
 // subscription is one topic (or pattern) with all its subscribers, which
 // share its ID.
 type subscription struct {
-	id    wamp.ID
-	topic wamp.URI
-	match string
+	id      wamp.ID
+	topic   wamp.URI
+	match   string
+	created time.Time
 	// subscribers is replaced, never modified, under broker.mu.
 	subscribers []*session
 }
 
-func newBroker(r *realm) *broker {
+// publication is one published event, as the broker routes, retains and
+// keeps it. It holds the publisher's identity by value, not the session,
+// so that a retained event does not keep a session alive.
+type publication struct {
+	id     wamp.ID
+	topic  wamp.URI
+	args   wamp.List
+	kwargs wamp.Dict
+	at     time.Time
+
+	publisher         wamp.ID // 0 for the router's meta events
+	publisherAuthid   string
+	publisherAuthrole string
+	disclose          bool // publisher identification
+	excludeMe         bool
+	retain            bool         // the topic keeps it for get_retained
+	filter            *eventFilter // nil: every subscriber is eligible
+}
+
+// eventFilter is a publication's black- and whitelists. A nil set is an
+// absent option; an empty one excludes (eligible) or allows (exclude)
+// everyone.
+type eventFilter struct {
+	exclude, eligible                 map[wamp.ID]struct{}
+	excludeAuthid, eligibleAuthid     map[string]struct{}
+	excludeAuthrole, eligibleAuthrole map[string]struct{}
+}
+
+func newBroker(r *realm, history []EventHistoryConfig) *broker {
 	return &broker{
-		realm: r,
-		exact: make(map[wamp.URI]*subscription),
-		byID:  make(map[wamp.ID]*subscription),
+		realm:    r,
+		subs:     newURITable[*subscription](),
+		byID:     make(map[wamp.ID]*subscription),
+		retained: make(map[wamp.URI]*publication),
+		history:  newEventHistory(history),
 	}
 }
 
-// reserved reports whether a URI belongs to the router (the meta API).
-func reserved(u wamp.URI) bool { return strings.HasPrefix(string(u), "wamp.") }
+// newPublication reads a PUBLISH's options.
+func newPublication(s *session, m *wamp.Publish) (*publication, error) {
+	p := &publication{
+		id:                wamp.GlobalID(),
+		topic:             m.Topic,
+		args:              m.Args,
+		kwargs:            m.Kwargs,
+		at:                time.Now(),
+		publisher:         s.id,
+		publisherAuthid:   s.authid,
+		publisherAuthrole: s.authrole,
+	}
+	var err error
+	if p.excludeMe, err = boolOption(m.Options, "exclude_me", true); err != nil {
+		return nil, err
+	}
+	if p.disclose, err = boolOption(m.Options, "disclose_me", false); err != nil {
+		return nil, err
+	}
+	if p.retain, err = boolOption(m.Options, "retain", false); err != nil {
+		return nil, err
+	}
+	var f eventFilter
+	if f.exclude, err = idSet(m.Options, "exclude"); err != nil {
+		return nil, err
+	}
+	if f.eligible, err = idSet(m.Options, "eligible"); err != nil {
+		return nil, err
+	}
+	for _, o := range []struct {
+		key string
+		set *map[string]struct{}
+	}{
+		{"exclude_authid", &f.excludeAuthid}, {"eligible_authid", &f.eligibleAuthid},
+		{"exclude_authrole", &f.excludeAuthrole}, {"eligible_authrole", &f.eligibleAuthrole},
+	} {
+		if *o.set, err = stringSet(m.Options, o.key); err != nil {
+			return nil, err
+		}
+	}
+	if f.exclude != nil || f.eligible != nil || f.excludeAuthid != nil || f.eligibleAuthid != nil ||
+		f.excludeAuthrole != nil || f.eligibleAuthrole != nil {
+		p.filter = &f
+	}
+	return p, nil
+}
+
+func (f *eventFilter) allows(s *session) bool {
+	if f == nil {
+		return true
+	}
+	in := func(set map[string]struct{}, v string) bool { _, ok := set[v]; return ok }
+	if f.eligible != nil {
+		if _, ok := f.eligible[s.id]; !ok {
+			return false
+		}
+	}
+	if _, ok := f.exclude[s.id]; ok {
+		return false
+	}
+	return (f.eligibleAuthid == nil || in(f.eligibleAuthid, s.authid)) &&
+		(f.eligibleAuthrole == nil || in(f.eligibleAuthrole, s.authrole)) &&
+		!in(f.excludeAuthid, s.authid) && !in(f.excludeAuthrole, s.authrole)
+}
+
+// bySessionID reports whether the filter names sessions by ID, which
+// only means something while those sessions live.
+func (f *eventFilter) bySessionID() bool {
+	return f != nil && (f.exclude != nil || f.eligible != nil)
+}
+
+// delivers reports whether subscriber s is to receive p.
+func (p *publication) delivers(s *session) bool {
+	if p.excludeMe && s.id == p.publisher {
+		return false
+	}
+	return p.filter.allows(s)
+}
+
+// details is EVENT.Details of p for one subscription.
+func (p *publication) details(sub *subscription, retained bool) wamp.Dict {
+	d := wamp.Dict{}
+	if sub.match != wamp.MatchExact {
+		d["topic"] = string(p.topic)
+	}
+	if p.disclose {
+		d["publisher"] = int64(p.publisher)
+		d["publisher_authid"] = p.publisherAuthid
+		d["publisher_authrole"] = p.publisherAuthrole
+	}
+	if retained {
+		d["retained"] = true
+	}
+	return d
+}
 
 func (b *broker) publish(s *session, m *wamp.Publish) {
 	ack, _ := m.Options["acknowledge"].(bool)
@@ -51,72 +186,121 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 		fail(wamp.ErrInvalidURI, "invalid topic URI")
 		return
 	}
-	if reserved(m.Topic) {
-		fail(wamp.ErrNotAuthorized, "only the router publishes under wamp.")
+	pub, err := newPublication(s, m)
+	if err != nil {
+		fail(wamp.ErrInvalidArgument, err.Error())
 		return
 	}
-	excludeMe := true
-	if v, ok := m.Options["exclude_me"]; ok {
-		excludeMe, ok = v.(bool)
-		if !ok {
-			fail(wamp.ErrInvalidArgument, "option exclude_me must be a boolean")
-			return
-		}
+	if e := b.realm.admitPublish(s, m.Topic); e != nil {
+		fail(e.URI, errorArg(e))
+		return
 	}
-
-	b.mu.RLock()
-	sub := b.exact[m.Topic]
-	var subscribers []*session
-	if sub != nil {
-		subscribers = sub.subscribers
-	}
-	b.mu.RUnlock()
-
-	publication := wamp.GlobalID()
-	if len(subscribers) > 0 {
-		ev := &wamp.Event{
-			Subscription: sub.id,
-			Publication:  publication,
-			Details:      wamp.Dict{},
-			Args:         m.Args,
-			Kwargs:       m.Kwargs,
-		}
-		size := approxSize(ev)
-		p := codec.Prepare(ev)
-		for _, sub := range subscribers {
-			if sub == s && excludeMe {
-				continue
-			}
-			sub.sendSized(p, size)
-		}
-	}
+	b.route(pub)
 	if ack {
-		s.send(&wamp.Published{Request: m.Request, Publication: publication})
+		s.send(&wamp.Published{Request: m.Request, Publication: pub.id})
+	}
+}
+
+// publishMeta publishes a meta event of the router.
+func (b *broker) publishMeta(topic wamp.URI, args ...any) {
+	b.route(&publication{id: wamp.GlobalID(), topic: topic, args: args, at: time.Now()})
+}
+
+// route delivers, retains and keeps a publication.
+func (b *broker) route(pub *publication) {
+	b.dispatch(pub)
+	if pub.retain {
+		b.retainMu.Lock()
+		b.retained[pub.topic] = pub
+		b.retainMu.Unlock()
+	}
+	if b.history != nil && !pub.filter.bySessionID() {
+		b.history.add(pub)
+	}
+}
+
+// target is a subscription and its subscribers at the time of a
+// publication.
+type target struct {
+	sub *subscription
+	to  []*session
+}
+
+// dispatch fans pub out. With no pattern subscriptions in the realm it
+// looks up one map entry and allocates nothing per subscriber.
+func (b *broker) dispatch(pub *publication) {
+	b.mu.RLock()
+	if len(b.subs.prefix) == 0 && b.subs.nWild == 0 {
+		sub := b.subs.exact[pub.topic]
+		var to []*session
+		if sub != nil {
+			to = sub.subscribers
+		}
+		b.mu.RUnlock()
+		if len(to) > 0 {
+			b.deliver(pub, sub, to)
+		}
+		return
+	}
+	var targets []target
+	b.subs.matches(pub.topic, func(sub *subscription) {
+		targets = append(targets, target{sub, sub.subscribers})
+	})
+	b.mu.RUnlock()
+	for _, t := range targets {
+		b.deliver(pub, t.sub, t.to)
+	}
+}
+
+// deliver sends pub to the eligible subscribers of one subscription, as
+// one EVENT encoded at most once per serializer.
+func (b *broker) deliver(pub *publication, sub *subscription, to []*session) {
+	ev := &wamp.Event{
+		Subscription: sub.id,
+		Publication:  pub.id,
+		Details:      pub.details(sub, false),
+		Args:         pub.args,
+		Kwargs:       pub.kwargs,
+	}
+	size := approxSize(ev)
+	p := codec.Prepare(ev)
+	for _, x := range to {
+		if pub.delivers(x) {
+			x.sendEvent(p, size)
+		}
 	}
 }
 
 func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
-	match := wamp.MatchExact
-	if v, ok := m.Options["match"]; ok {
-		match, _ = v.(string)
+	match, err := matchOption(m.Options)
+	if err != nil {
+		s.sendError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidArgument, err.Error())
+		return
 	}
-	if match != wamp.MatchExact {
-		s.sendError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidArgument, "match policy "+quote(match)+" is not supported")
+	getRetained, err := boolOption(m.Options, "get_retained", false)
+	if err != nil {
+		s.sendError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidArgument, err.Error())
 		return
 	}
 	if !wamp.ValidPattern(m.Topic, match, b.realm.strict()) {
-		s.sendError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, "invalid topic URI")
+		s.sendError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, "invalid topic URI for match policy "+quote(match))
+		return
+	}
+	if e := b.realm.admitSubscribe(s, m.Topic, match); e != nil {
+		s.sendError(wamp.TypeSubscribe, m.Request, e.URI, errorArg(e))
 		return
 	}
 
 	b.mu.Lock()
-	sub := b.exact[m.Topic]
-	if sub == nil {
-		sub = &subscription{id: b.realm.router.subscriptionIDs.Next(), topic: m.Topic, match: match}
-		b.exact[m.Topic] = sub
+	sub, ok := b.subs.get(m.Topic, match)
+	created := !ok
+	if created {
+		sub = &subscription{id: b.realm.router.subscriptionIDs.Next(), topic: m.Topic, match: match, created: time.Now()}
+		b.subs.put(m.Topic, match, sub)
 		b.byID[sub.id] = sub
 	}
-	if _, ok := s.subscriptions[sub.id]; !ok {
+	_, already := s.subscriptions[sub.id]
+	if !already {
 		sub.subscribers = append(sub.subscribers[:len(sub.subscribers):len(sub.subscribers)], s)
 		if s.subscriptions == nil {
 			s.subscriptions = make(map[wamp.ID]*subscription)
@@ -126,13 +310,62 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 	b.mu.Unlock()
 
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
+	if !reserved(sub.topic) {
+		if created {
+			b.publishMeta("wamp.subscription.on_create", int64(s.id), sub.info())
+		}
+		if !already {
+			b.publishMeta("wamp.subscription.on_subscribe", int64(s.id), int64(sub.id))
+		}
+	}
+	if getRetained {
+		b.sendRetained(s, sub)
+	}
+}
+
+// info is the subscription's SubscriptionDetails in the meta API.
+func (sub *subscription) info() wamp.Dict {
+	return wamp.Dict{
+		"id":      int64(sub.id),
+		"created": sub.created.UTC().Format(time.RFC3339Nano),
+		"uri":     string(sub.topic),
+		"match":   sub.match,
+	}
+}
+
+// sendRetained sends s the retained events its new subscription covers,
+// oldest first, each only if s would have received it when it was
+// published. For a pattern subscription it scans every retained topic: a
+// cost paid once per SUBSCRIBE with get_retained, never per publication.
+func (b *broker) sendRetained(s *session, sub *subscription) {
+	var pubs []*publication
+	b.retainMu.Lock()
+	if sub.match == wamp.MatchExact {
+		if p := b.retained[sub.topic]; p != nil {
+			pubs = append(pubs, p)
+		}
+	} else {
+		for topic, p := range b.retained {
+			if patternMatches(sub.topic, sub.match, topic) {
+				pubs = append(pubs, p)
+			}
+		}
+	}
+	b.retainMu.Unlock()
+	slices.SortFunc(pubs, func(a, b *publication) int { return a.at.Compare(b.at) })
+	for _, p := range pubs {
+		if p.delivers(s) {
+			s.send(&wamp.Event{Subscription: sub.id, Publication: p.id, Details: p.details(sub, true), Args: p.args, Kwargs: p.kwargs})
+		}
+	}
 }
 
 func (b *broker) unsubscribe(s *session, m *wamp.Unsubscribe) {
 	b.mu.Lock()
 	sub, ok := s.subscriptions[m.Subscription]
+	var deleted bool
 	if ok {
-		b.detach(s, sub)
+		deleted = b.detach(s, sub)
 	}
 	b.mu.Unlock()
 	if !ok {
@@ -140,11 +373,12 @@ func (b *broker) unsubscribe(s *session, m *wamp.Unsubscribe) {
 		return
 	}
 	s.send(&wamp.Unsubscribed{Request: m.Request})
+	b.detached(s, sub, deleted)
 }
 
-// detach removes s from sub, and sub from the broker when it is empty.
-// b.mu must be held.
-func (b *broker) detach(s *session, sub *subscription) {
+// detach removes s from sub, and sub from the broker when it is empty,
+// which it reports. b.mu must be held.
+func (b *broker) detach(s *session, sub *subscription) (deleted bool) {
 	delete(s.subscriptions, sub.id)
 	out := make([]*session, 0, len(sub.subscribers))
 	for _, x := range sub.subscribers {
@@ -153,18 +387,66 @@ func (b *broker) detach(s *session, sub *subscription) {
 		}
 	}
 	sub.subscribers = out
-	if len(out) == 0 {
-		delete(b.exact, sub.topic)
-		delete(b.byID, sub.id)
+	if len(out) > 0 {
+		return false
+	}
+	b.subs.remove(sub.topic, sub.match)
+	delete(b.byID, sub.id)
+	return true
+}
+
+// detached publishes the meta events of a detach, once b.mu is released.
+func (b *broker) detached(s *session, sub *subscription, deleted bool) {
+	if reserved(sub.topic) {
+		return
+	}
+	b.publishMeta("wamp.subscription.on_unsubscribe", int64(s.id), int64(sub.id))
+	if deleted {
+		b.publishMeta("wamp.subscription.on_delete", int64(s.id), int64(sub.id))
 	}
 }
 
 func (b *broker) removeSession(s *session) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, sub := range s.subscriptions {
-		b.detach(s, sub)
+	type gone struct {
+		sub     *subscription
+		deleted bool
 	}
+	var all []gone
+	b.mu.Lock()
+	for _, sub := range s.subscriptions {
+		all = append(all, gone{sub, b.detach(s, sub)})
+	}
+	b.mu.Unlock()
+	for _, g := range all {
+		b.detached(s, g.sub, g.deleted)
+	}
+}
+
+// removeSubscriber revokes subscriber's subscription sub: the subscriber
+// gets UNSUBSCRIBED with request 0 if it announced
+// subscription_revocation, and is simply no longer sent events otherwise.
+func (b *broker) removeSubscriber(subID wamp.ID, subscriber *session, reason string) *wamp.Error {
+	b.mu.Lock()
+	sub := b.byID[subID]
+	if sub == nil {
+		b.mu.Unlock()
+		return wamp.NewError(wamp.ErrNoSuchSubscription, "no subscription with this ID")
+	}
+	if subscriber.subscriptions[subID] != sub {
+		b.mu.Unlock()
+		return wamp.NewError(wamp.ErrNoSuchSubscription, "the session is not subscribed to this subscription")
+	}
+	deleted := b.detach(subscriber, sub)
+	b.mu.Unlock()
+	if subscriber.clientFeature("subscriber", "subscription_revocation") {
+		details := wamp.Dict{"subscription": int64(subID)}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		subscriber.send(&wamp.Unsubscribed{Request: 0, Details: details})
+	}
+	b.detached(subscriber, sub, deleted)
+	return nil
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -7,9 +7,30 @@ import "github.com/wampkit/wampkit/wamp"
 func routerRoles() wamp.Dict {
 	return wamp.Dict{
 		"broker": wamp.Dict{"features": wamp.Dict{
-			"publisher_exclusion": true,
+			"publisher_identification":      true,
+			"publisher_exclusion":           true,
+			"subscriber_blackwhite_listing": true,
+			"pattern_based_subscription":    true,
+			"event_retention":               true,
+			"event_history":                 true,
+			"subscription_revocation":       true,
+			"session_meta_api":              true,
+			"subscription_meta_api":         true,
 		}},
-		"dealer": wamp.Dict{"features": wamp.Dict{}},
+		"dealer": wamp.Dict{"features": wamp.Dict{
+			"progressive_call_results":     true,
+			"progressive_call_invocations": true,
+			"call_timeout":                 true,
+			"call_canceling":               true,
+			"call_cancelling":              true,
+			"caller_identification":        true,
+			"pattern_based_registration":   true,
+			"shared_registration":          true,
+			"registration_revocation":      true,
+			"session_meta_api":             true,
+			"registration_meta_api":        true,
+			"testament_meta_api":           true,
+		}},
 	}
 }
 

@@ -40,8 +40,9 @@ func (r *Router) Handler(hc HTTPConfig) http.Handler {
 // third of what it would if the handler stayed.
 func (r *Router) WebSocketHandler(hc HTTPConfig) http.Handler {
 	opts := &websocket.AcceptOptions{
-		OriginPatterns: hc.OriginPatterns,
-		ReadLimit:      r.cfg.MaxHelloSize,
+		OriginPatterns:   hc.OriginPatterns,
+		ReadLimit:        r.cfg.MaxHelloSize,
+		WriteBufferLimit: r.cfg.MaxQueuedBytes,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		peer, err := websocket.Accept(w, req, opts)

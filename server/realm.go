@@ -20,29 +20,70 @@ type realm struct {
 
 func newRealm(r *Router, rc RealmConfig) *realm {
 	rlm := &realm{name: rc.Name, router: r, sessions: make(map[wamp.ID]*session)}
-	rlm.broker = newBroker(rlm)
+	rlm.broker = newBroker(rlm, rc.EventHistory)
 	rlm.dealer = newDealer(rlm)
 	return rlm
 }
 
-func (r *realm) join(s *session) {
+// join adds the session to the realm and queues its WELCOME. Other
+// sessions find it (wamp.session.list, kill ...) only once WELCOME is
+// queued, so nothing reaches it before, and the client can be found as
+// soon as it has WELCOME.
+func (r *realm) join(s *session, welcome *wamp.Welcome) {
 	r.mu.Lock()
 	r.sessions[s.id] = s
+	s.send(welcome)
 	r.mu.Unlock()
 	s.established.Store(true)
 	s.logger().Debug("session joined")
+	r.broker.publishMeta("wamp.session.on_join", s.info())
 }
 
 // leave removes everything the session held: subscriptions, registrations,
-// and pending calls in both directions.
+// and pending calls in both directions; then it publishes the session's
+// testaments and wamp.session.on_leave.
 func (r *realm) leave(s *session) {
 	r.mu.Lock()
 	delete(r.sessions, s.id)
 	r.mu.Unlock()
 	r.broker.removeSession(s)
 	r.dealer.removeSession(s)
+	if !s.quiet.Load() {
+		r.publishTestaments(s)
+		r.broker.publishMeta("wamp.session.on_leave", int64(s.id), s.authid, s.authrole)
+	}
 	s.logger().Debug("session left")
+}
+
+// session returns the realm's session id, or nil.
+func (r *realm) session(id wamp.ID) *session {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.sessions[id]
 }
 
 // strict tells whether the realm accepts only strict URIs.
 func (r *realm) strict() bool { return r.router.cfg.StrictURIs }
+
+// info is the session's details in the session meta API.
+func (s *session) info() wamp.Dict {
+	t := s.peer.Info()
+	transport := wamp.Dict{"type": t.Transport}
+	if t.Serializer != "" {
+		transport["serializer"] = t.Serializer
+	}
+	if t.Batched {
+		transport["batched"] = true
+	}
+	if t.RemoteAddr != "" {
+		transport["peer"] = t.RemoteAddr
+	}
+	return wamp.Dict{
+		"session":      int64(s.id),
+		"authid":       s.authid,
+		"authrole":     s.authrole,
+		"authmethod":   s.authmethod,
+		"authprovider": s.authprovider,
+		"transport":    transport,
+	}
+}

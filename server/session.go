@@ -45,10 +45,22 @@ type session struct {
 	calls         map[wamp.ID]*invocation // as caller, by CALL request ID
 	invocations   map[wamp.ID]*invocation // as callee, by INVOCATION request ID
 	invocationIDs wamp.SequentialID
+	// cutStreams holds the request IDs of the last progressive calls that
+	// ended while the caller was still streaming, so that parts still in
+	// flight are dropped instead of starting new calls (dealer.go).
+	cutStreams [8]wamp.ID
+	cutNext    int
 
 	// Guarded by the realm's broker and dealer locks respectively.
 	subscriptions map[wamp.ID]*subscription
 	registrations map[wamp.ID]*registration
+
+	// testaments, by scope, are published when the session leaves (meta.go);
+	// guarded by mu.
+	testaments map[string][]*publication
+	// quiet is set when wamp.session.kill_all ends the session: its leaving
+	// publishes neither on_leave nor testaments, as the specification asks.
+	quiet atomic.Bool
 }
 
 func newSession(r *Router, peer transport.Peer) *session {
@@ -75,6 +87,21 @@ func (s *session) send(m wamp.Message) {
 func (s *session) sendSized(m wamp.Message, size int) {
 	switch s.q.push(m, size) {
 	case pushedStart:
+		s.startWriter()
+	case pushOverflow:
+		s.logger().Warn("disconnecting slow consumer: outbound queue over budget",
+			"limit_bytes", s.q.limit)
+		go s.peer.Close()
+	}
+}
+
+// sendEvent queues one delivery of a fan-out. Unlike send, it always leaves
+// the writing to a writer goroutine: the publisher's reader should not make
+// a write(2) per subscriber, and a writer that finds several events queued
+// writes them at once.
+func (s *session) sendEvent(m wamp.Message, size int) {
+	switch s.q.push(m, size) {
+	case pushedStart:
 		go s.writeLoop()
 	case pushOverflow:
 		s.logger().Warn("disconnecting slow consumer: outbound queue over budget",
@@ -91,9 +118,44 @@ func (s *session) sendLast(m wamp.Message) {
 		return
 	}
 	if start {
-		go s.writeLoop()
+		s.startWriter()
 	}
 	time.AfterFunc(s.router.cfg.GoodbyeTimeout, func() { s.peer.Close() })
+}
+
+// startWriter writes what was queued. To a transport that never blocks on
+// the network (an accepted WebSocket), the calling goroutine writes itself,
+// which saves a goroutine hand-off and a thread wake-up per message; to any
+// other, a writer goroutine does. The caller must have taken the queue's
+// writer role (push or pushLast said so).
+func (s *session) startWriter() {
+	if nb, ok := s.peer.(transport.NonBlockingSender); !ok || !nb.SendsWithoutBlocking() {
+		go s.writeLoop()
+		return
+	}
+	var batch []wamp.Message
+	// Two rounds at most: messages that other goroutines keep queueing
+	// meanwhile go to a writer goroutine, so that the caller, usually a
+	// session's reader, returns to its own work.
+	for range 2 {
+		var done, closeNow bool
+		batch, done, closeNow = s.q.take(batch)
+		if done {
+			if closeNow {
+				go s.peer.Close()
+			}
+			return
+		}
+		if err := s.sendAll(batch); err != nil {
+			if errors.Is(err, transport.ErrSlowConsumer) {
+				s.logger().Warn("disconnecting slow consumer: write buffer over its limit")
+			}
+			s.q.shut()
+			go s.peer.Close()
+			return
+		}
+	}
+	go s.writeLoop()
 }
 
 func (s *session) writeLoop() {
@@ -154,7 +216,6 @@ func (s *session) run() {
 	if !s.handshake() {
 		return
 	}
-	s.realm.join(s)
 	defer s.realm.leave(s)
 	s.readLoop()
 }
@@ -208,7 +269,7 @@ func (s *session) handshake() bool {
 	if l, ok := s.peer.(transport.ReadLimiter); ok {
 		l.SetReadLimit(cfg.MaxMessageSize)
 	}
-	s.send(&wamp.Welcome{Session: s.id, Details: wamp.Dict{
+	rlm.join(s, &wamp.Welcome{Session: s.id, Details: wamp.Dict{
 		"realm":        string(rlm.name),
 		"authid":       s.authid,
 		"authrole":     s.authrole,
@@ -304,9 +365,22 @@ func (s *session) shutdown() {
 		s.peer.Close() // still in the handshake
 		return
 	}
-	s.realm.dealer.failCalls(s, "the router is shutting down")
-	s.goodbyeSent.Store(true)
-	s.send(&wamp.Goodbye{Details: wamp.Dict{"message": "the router is shutting down"}, Reason: wamp.ErrSystemShutdown})
+	s.goodbye(wamp.ErrSystemShutdown, "the router is shutting down")
+}
+
+// goodbye ends an established session from the router's side: pending
+// calls of this caller fail, then GOODBYE with reason and, if not empty,
+// message; the transport is closed if the peer does not answer in time.
+func (s *session) goodbye(reason wamp.URI, message string) {
+	if s.goodbyeSent.Swap(true) {
+		return
+	}
+	s.realm.dealer.failCalls(s, "the session is being closed by the router")
+	details := wamp.Dict{}
+	if message != "" {
+		details["message"] = message
+	}
+	s.send(&wamp.Goodbye{Details: details, Reason: reason})
 	time.AfterFunc(s.router.cfg.GoodbyeTimeout, func() { s.peer.Close() })
 }
 
