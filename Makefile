@@ -3,7 +3,7 @@ GO        ?= go
 ADDR      ?= 127.0.0.1:8080
 DIST      ?= dist
 FUZZTIME  ?= 15s
-NPM_DIRS  := internal/interop
+NPM_DIRS  := internal/interop browsertests
 
 .PHONY: run dist test build bench fuzz setup setup-go setup-npm setup-chromium check vet lint
 
