@@ -50,8 +50,13 @@ type Info struct {
 	Serializer string
 	// Batched tells whether messages travel in batches.
 	Batched bool
-	// RemoteAddr is the address of the other end, when there is one.
+	// RemoteAddr is the address of the other end, when there is one, as
+	// "host:port"; a router reads from it whether the peer is on loopback.
 	RemoteAddr string
+	// TLS tells whether the connection came over TLS, as the accepting side
+	// saw it. A router refuses ticket authentication on a connection that is
+	// neither TLS nor loopback unless configured otherwise.
+	TLS bool
 }
 
 // Pinger is implemented by peers whose transport can check that the other

@@ -2,7 +2,6 @@ package longpoll
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -96,7 +95,7 @@ func dial(ctx context.Context, baseURL string, cfg clientConfig) (*client, error
 		return nil, fmt.Errorf("longpoll: base URL %q is not http(s)", baseURL)
 	}
 
-	body, err := json.Marshal(openRequest{Protocols: cfg.protocols})
+	body, err := openBody(cfg.protocols)
 	if err != nil {
 		return nil, fmt.Errorf("longpoll: open: %w", err)
 	}
@@ -109,8 +108,8 @@ func dial(ctx context.Context, baseURL string, cfg clientConfig) (*client, error
 	if status != 200 {
 		return nil, fmt.Errorf("longpoll: open: HTTP %d: %s", status, reason(resp))
 	}
-	var or openResponse
-	if err := json.Unmarshal(resp, &or); err != nil {
+	or, err := parseOpenResponse(resp)
+	if err != nil {
 		return nil, fmt.Errorf("longpoll: open: malformed answer: %w", err)
 	}
 	if or.Transport == "" {
@@ -141,6 +140,44 @@ func dial(ctx context.Context, baseURL string, cfg clientConfig) (*client, error
 	c.wg.Go(c.sendLoop)
 	c.wg.Go(c.receiveLoop)
 	return c, nil
+}
+
+// openBody is the JSON body of POST {base}/open. It and parseOpenResponse
+// use the codec's JSON, not encoding/json, which would add a quarter of a
+// megabyte to the js/wasm client for two tiny objects.
+func openBody(protocols []string) ([]byte, error) {
+	l := make(wamp.List, len(protocols))
+	for i, p := range protocols {
+		l[i] = p
+	}
+	return codec.AppendJSONValue(nil, wamp.Dict{"protocols": l})
+}
+
+// parseOpenResponse reads the answer to POST {base}/open. Members other
+// than "transport" and "protocol" are ignored.
+func parseOpenResponse(data []byte) (openResponse, error) {
+	v, err := codec.DecodeJSONValue(data)
+	if err != nil {
+		return openResponse{}, err
+	}
+	d, ok := v.(wamp.Dict)
+	if !ok {
+		return openResponse{}, errors.New("not a JSON object")
+	}
+	var or openResponse
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"transport", &or.Transport}, {"protocol", &or.Protocol}} {
+		switch s := d[f.name].(type) {
+		case string:
+			*f.dst = s
+		case nil:
+		default:
+			return openResponse{}, fmt.Errorf("%q is not a string", f.name)
+		}
+	}
+	return or, nil
 }
 
 // reason is the start of an error body, for error messages.

@@ -5,8 +5,7 @@ package websocket
 import (
 	"context"
 
-	ws "github.com/coder/websocket"
-
+	"github.com/wampkit/wampkit/transport/websocket/internal/wsjs"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
 
@@ -25,7 +24,6 @@ type DialOptions struct {
 	ReadLimit int64
 }
 
-func dial(ctx context.Context, url string, protos []string, _ *DialOptions) (*ws.Conn, error) {
-	conn, _, err := ws.Dial(ctx, url, &ws.DialOptions{Subprotocols: protos})
-	return conn, err
+func dial(ctx context.Context, url string, protos []string, _ *DialOptions) (*wsjs.Conn, error) {
+	return wsjs.Dial(ctx, url, protos)
 }

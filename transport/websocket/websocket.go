@@ -1,13 +1,5 @@
-// Package websocket carries WAMP over WebSocket, both ends: [Accept] on the
-// router side and [Dial] on the client side, which also builds for
-// GOOS=js GOARCH=wasm, where it uses the browser's WebSocket.
-//
-// The subprotocols are "wamp.2.json" (text frames), "wamp.2.msgpack" and
-// "wamp.2.cbor" (binary frames), and their ".batched" forms, in which one
-// frame may carry several messages.
-//
-// A connection costs no goroutine of its own: the peer reads in the caller
-// of Recv and writes in the caller of Send.
+//go:build !js
+
 package websocket
 
 import (
@@ -15,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,39 +17,9 @@ import (
 	"github.com/wampkit/wampkit/wamp/codec"
 )
 
-// DefaultReadLimit is the largest message, in bytes, that a peer accepts
-// when its options leave ReadLimit at zero. A bound is needed because a
-// frame is read whole into memory before it is decoded: without one, a
-// single frame with a huge length could make the process allocate without
-// end. 1 MiB fits every ordinary call and event; a router lowers it further
-// until the session is established.
-const DefaultReadLimit = 1 << 20
-
-// closeTimeout bounds Close: how long it waits for the other side to answer
-// the close handshake before it drops the connection.
-const closeTimeout = time.Second
-
-// maxPooledBuffer is the capacity above which an encoding buffer is left to
-// the garbage collector instead of the pool, so that one huge message does
-// not pin memory for good.
-const maxPooledBuffer = 64 << 10
-
-var bufPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, 512)
-	return &b
-}}
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	if cap(*b) <= maxPooledBuffer {
-		*b = (*b)[:0]
-		bufPool.Put(b)
-	}
-}
-
-// peer is one end of a WAMP WebSocket connection. It implements
-// transport.Peer, transport.Pinger and transport.ReadLimiter.
+// peer is one end of a WAMP WebSocket connection over coder/websocket
+// (peer_js.go holds the browser's). It implements transport.Peer,
+// transport.Pinger and transport.ReadLimiter.
 type peer struct {
 	conn    *ws.Conn
 	codec   codec.Codec
@@ -264,14 +225,6 @@ func (p *peer) decode(data []byte) (wamp.Message, error) {
 		return nil, invalid(err)
 	}
 	return m, nil
-}
-
-// invalid makes sure that a decoding error wraps wamp.ErrInvalidMessage.
-func invalid(err error) error {
-	if errors.Is(err, wamp.ErrInvalidMessage) {
-		return fmt.Errorf("websocket: %w", err)
-	}
-	return fmt.Errorf("websocket: %w: %w", wamp.ErrInvalidMessage, err)
 }
 
 // readError turns a failed read into the transport's errors and closes
