@@ -20,7 +20,8 @@ import (
 )
 
 // ServerConfig configures a [Server]. The zero value builds the checkout
-// around the working directory once, on the first request.
+// around the working directory once, on the first request; without Dev the
+// outcome of that build, good or bad, stands until the process restarts.
 type ServerConfig struct {
 	Config
 	// Dev makes the server rebuild whenever a file under [Sources] (or

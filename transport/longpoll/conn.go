@@ -232,7 +232,14 @@ func (c *conn) serveReceive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.closed {
+		byClient := c.cause == errClosedByClient
 		c.mu.Unlock()
+		if byClient {
+			// A receive the client sent before its own close reached us:
+			// an empty answer, not an error a browser would log.
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		statusError(w, http.StatusNotFound, "transport closed")
 		return
 	}

@@ -85,8 +85,12 @@ type Handler struct {
 	mux    *http.ServeMux
 
 	// Handler.mu and conn.mu are never held together.
-	mu      sync.Mutex
-	conns   map[string]*conn
+	mu    sync.Mutex
+	conns map[string]*conn
+	// buried holds the ids that their clients closed lately, with when: a
+	// receive or close that crossed the close on the wire gets an empty
+	// 204 rather than a 404, which a browser would log as an error.
+	buried  map[string]time.Time
 	closed  bool
 	janitor bool // the janitor goroutine runs
 	stop    chan struct{}
@@ -273,19 +277,60 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
+	if h.buriedID(w, r) {
+		return
+	}
 	if c := h.lookup(w, r); c != nil {
 		c.serveReceive(w, r)
 	}
 }
 
 func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
+	if h.buriedID(w, r) {
+		return
+	}
 	c := h.lookup(w, r)
 	if c == nil {
 		return
 	}
 	c.closeByClient()
 	h.forget(c)
+	h.bury(c.id)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// maxBuried bounds the ids remembered after a client's close.
+const maxBuried = 1024
+
+// bury remembers an id its client closed, for SessionTimeout.
+func (h *Handler) bury(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	if len(h.buried) >= maxBuried {
+		for k, at := range h.buried {
+			if now.Sub(at) > h.cfg.SessionTimeout || len(h.buried) >= maxBuried {
+				delete(h.buried, k)
+			}
+		}
+	}
+	if h.buried == nil {
+		h.buried = make(map[string]time.Time)
+	}
+	h.buried[id] = now
+}
+
+// buriedID answers 204 for a transport its client closed lately, and
+// reports whether it did.
+func (h *Handler) buriedID(w http.ResponseWriter, r *http.Request) bool {
+	h.mu.Lock()
+	at, ok := h.buried[r.PathValue("id")]
+	h.mu.Unlock()
+	if !ok || time.Since(at) > h.cfg.SessionTimeout {
+		return false
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // reap is the janitor: every half SessionTimeout it closes the transports

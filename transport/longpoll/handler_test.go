@@ -432,8 +432,9 @@ func TestServerClose(t *testing.T) {
 		if r := ts.post(t, "/lp/"+id+"/close", nil); r.status != http.StatusNoContent {
 			t.Fatalf("client close after server Close: HTTP %d, want 204", r.status)
 		}
-		if r := ts.post(t, "/lp/"+id+"/close", nil); r.status != http.StatusNotFound {
-			t.Fatalf("second client close: HTTP %d, want 404", r.status)
+		// The client closed it: a late repeat gets an empty 204.
+		if r := ts.post(t, "/lp/"+id+"/close", nil); r.status != http.StatusNoContent {
+			t.Fatalf("second client close: HTTP %d, want 204", r.status)
 		}
 	})
 }
@@ -462,13 +463,20 @@ func TestClientCloseRequest(t *testing.T) {
 		if err := <-recvErr; !errors.Is(err, transport.ErrClosed) {
 			t.Fatalf("Recv: %v, want ErrClosed", err)
 		}
-		for _, op := range []string{"send", "receive", "close"} {
-			if r := ts.post(t, "/lp/"+id+"/"+op, nil); r.status != http.StatusNotFound {
-				t.Errorf("%s after close: HTTP %d, want 404", op, r.status)
+		// A receive or close that crossed the close on the wire gets an
+		// empty 204 (a browser logs a 404 as an error); a send is an error.
+		for op, want := range map[string]int{"send": http.StatusNotFound, "receive": http.StatusNoContent, "close": http.StatusNoContent} {
+			if r := ts.post(t, "/lp/"+id+"/"+op, nil); r.status != want {
+				t.Errorf("%s after close: HTTP %d, want %d", op, r.status, want)
 			}
 		}
 		if ts.h.Len() != 0 {
 			t.Errorf("closed transport still held")
+		}
+		// After SessionTimeout the id is forgotten: 404.
+		time.Sleep(ts.h.cfg.SessionTimeout + time.Second)
+		if r := ts.post(t, "/lp/"+id+"/receive", nil); r.status != http.StatusNotFound {
+			t.Errorf("receive long after close: HTTP %d, want 404", r.status)
 		}
 	})
 }
@@ -615,4 +623,21 @@ func TestSendWaitsForRouter(t *testing.T) {
 		p.Recv()
 		cancel()
 	})
+}
+
+// TestReceiveAfterClientClose checks that a receive arriving after the
+// client's own close gets an empty 204, which a browser does not log as an
+// error, and that close stays idempotent.
+func TestReceiveAfterClientClose(t *testing.T) {
+	ts := newTestServer(t, nil)
+	id := ts.open(t, "wamp.2.json")
+	if r := ts.post(t, "/lp/"+id+"/close", nil); r.status != http.StatusNoContent {
+		t.Fatalf("close: %d", r.status)
+	}
+	if r := ts.post(t, "/lp/"+id+"/receive", nil); r.status != http.StatusNoContent {
+		t.Fatalf("receive after close: %d, want 204", r.status)
+	}
+	if r := ts.post(t, "/lp/"+id+"/close", nil); r.status != http.StatusNoContent {
+		t.Fatalf("second close: %d, want 204", r.status)
+	}
 }
