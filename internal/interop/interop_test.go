@@ -20,24 +20,45 @@ import (
 
 const realm = "realm1"
 
+// metaRealm is the realm of the meta API scenario alone, where the
+// session, registration and subscription counts are exactly its own.
+const metaRealm = "realm.meta"
+
 // serializers are the serializers Autobahn|JS 26 speaks in Node.js: JSON,
 // MessagePack (msgpack5) and CBOR (node-cbor); see its lib/serializer.js.
 var serializers = []string{"json", "msgpack", "cbor"}
 
 // TestAutobahn runs every scenario script against an in-process router, once
-// per serializer, the Go client joining with the same serializer.
+// per serializer, the Go client joining with the same serializer. The
+// scenarios of one router run in parallel: each uses URIs of its own, and
+// the meta API scenario a realm of its own.
 func TestAutobahn(t *testing.T) {
 	requireNode(t)
 	for _, ser := range serializers {
 		t.Run(ser, func(t *testing.T) {
 			t.Parallel()
 			env := startRouter(t, ser)
-			t.Run("go_peer", env.goPeer)
-			t.Run("js_pair", env.jsPair)
-			t.Run("mixed", env.mixed)
-			t.Run("router_errors", env.routerErrors)
-			t.Run("leave", env.leave)
-			t.Run("typed_array", env.typedArray)
+			for _, sc := range []struct {
+				name string
+				run  func(*testing.T)
+			}{
+				{"go_peer", env.goPeer},
+				{"js_pair", env.jsPair},
+				{"mixed", env.mixed},
+				{"router_errors", env.routerErrors},
+				{"leave", env.leave},
+				{"typed_array", env.typedArray},
+				{"rpc_advanced", env.rpcAdvanced},
+				{"shared_patterns", env.sharedPatterns},
+				{"pubsub_advanced", env.pubsubAdvanced},
+				{"meta", env.meta},
+				{"go_advanced", env.goAdvanced},
+			} {
+				t.Run(sc.name, func(t *testing.T) {
+					t.Parallel()
+					sc.run(t)
+				})
+			}
 		})
 	}
 }
@@ -55,7 +76,7 @@ func startRouter(t *testing.T, ser string) *env {
 	t.Helper()
 	log := &routerLog{}
 	r, err := server.New(server.Config{
-		Realms: []server.RealmConfig{{Name: realm}},
+		Realms: []server.RealmConfig{{Name: realm}, {Name: metaRealm}},
 		Logger: slog.New(log.handler()),
 	})
 	if err != nil {
@@ -69,10 +90,16 @@ func startRouter(t *testing.T, ser string) *env {
 	return &env{url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws", ser: ser, log: log}
 }
 
-// start starts a scenario script against this router.
+// start starts a scenario script against realm1 of this router.
 func (e *env) start(t *testing.T, name string) *script {
 	t.Helper()
-	s := startScript(t, name, e.url, e.ser)
+	return e.startIn(t, name, realm)
+}
+
+// startIn starts a scenario script against realm rlm of this router.
+func (e *env) startIn(t *testing.T, name, rlm string) *script {
+	t.Helper()
+	s := startScript(t, name, e.url, rlm, e.ser)
 	s.logMark = e.log.loudMark()
 	return s
 }
@@ -85,7 +112,7 @@ func (e *env) run(t *testing.T, name string) {
 
 // wait waits for a script to pass and checks that meanwhile the router
 // logged nothing at INFO or above (an abort, a protocol violation, a
-// dropped connection).
+// dropped connection), for this scenario or one running alongside.
 func (e *env) wait(t *testing.T, s *script) {
 	t.Helper()
 	<-s.done
@@ -262,9 +289,9 @@ func (e *env) typedArray(t *testing.T) {
 	e.run(t, "typed_array.mjs")
 }
 
-func register(t *testing.T, s *client.Session, procedure wamp.URI, h client.Handler) {
+func register(t *testing.T, s *client.Session, procedure wamp.URI, h client.Handler, opts ...client.Option) {
 	t.Helper()
-	if _, err := s.Register(t.Context(), procedure, h); err != nil {
+	if _, err := s.Register(t.Context(), procedure, h, opts...); err != nil {
 		t.Fatalf("Go client: register %s: %v", procedure, err)
 	}
 }

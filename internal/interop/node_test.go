@@ -120,15 +120,15 @@ type script struct {
 	logMark int // the router's log position when the script started
 }
 
-// startScript runs `node js/<name>` against the router at url with the
-// serializer ser. It is killed when the test ends.
-func startScript(t *testing.T, name, url, ser string) *script {
+// startScript runs `node js/<name>` against realm rlm of the router at url
+// with the serializer ser. It is killed when the test ends.
+func startScript(t *testing.T, name, url, rlm, ser string) *script {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	cmd := exec.CommandContext(ctx, "node", filepath.Join("js", name))
 	cmd.Env = append(os.Environ(),
 		"WAMP_URL="+url,
-		"WAMP_REALM="+realm,
+		"WAMP_REALM="+rlm,
 		"WAMP_SERIALIZER="+ser,
 		"WAMP_TIMEOUT_MS="+strconv.Itoa(int((scriptTimeout-5*time.Second)/time.Millisecond)),
 	)

@@ -14,6 +14,9 @@ func FuzzDecodeJSON(f *testing.F) {
 
 func FuzzDecodeMsgpack(f *testing.F) {
 	fuzzDecode(f, MessagePack, func(t *testing.T, data []byte) {
+		if bytes.Contains(data, []byte{0xd4, 0, 0}) {
+			return // JavaScript's undefined, which the library does not know
+		}
 		checkPlain(t, MessagePack, data, msgpackCodec{}.decodeList)
 	})
 }

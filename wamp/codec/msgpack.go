@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"math"
 	"sync"
 	"unicode/utf8"
@@ -158,6 +159,10 @@ func (s *msgpackScanner) item(depth int) error {
 	if c == 0xc1 {
 		return malformed("msgpack", "reserved code 0xc1 at offset %d", s.pos-1)
 	}
+	if c == msgpcode.FixExt1 && s.pos+2 <= len(s.data) && s.data[s.pos] == 0 && s.data[s.pos+1] == 0 {
+		s.pos += 2 // JavaScript's undefined; see msgpackUndefined
+		return nil
+	}
 	return malformed("msgpack", "ext type (code %#x) at offset %d is not supported", c, s.pos-1)
 }
 
@@ -235,6 +240,13 @@ func (s *msgpackScanner) dict(n, depth int) error {
 	return nil
 }
 
+// msgpackUndefined is JavaScript's undefined, which msgpack libraries for
+// JavaScript (wampy's among them) write as fixext 1 of type 0 with a zero
+// byte, d4 00 00, for example for an option left undefined. A dict entry
+// with it is left out and a list element becomes nil, as JSON.stringify
+// does; every other ext type is refused.
+type msgpackUndefined struct{}
+
 // msgpackDecoder builds the closed set of wamp values with the library's
 // decoder, from input that msgpackScan accepted. It peeks at the next code
 // in data directly, which saves the library two calls through an
@@ -281,6 +293,9 @@ func (d *msgpackDecoder) value() (any, error) {
 		return nil, d.d.DecodeNil()
 	case c == msgpcode.False || c == msgpcode.True:
 		return d.d.DecodeBool()
+	case c == msgpcode.FixExt1: // msgpackScan let only undefined through
+		d.r.Seek(3, io.SeekCurrent)
+		return msgpackUndefined{}, nil
 	}
 	return nil, malformed("msgpack", "unexpected code %#x", c) // msgpackScan let it through: a bug
 }
@@ -294,6 +309,9 @@ func (d *msgpackDecoder) list() (wamp.List, error) {
 	for i := range l {
 		if l[i], err = d.value(); err != nil {
 			return nil, err
+		}
+		if _, ok := l[i].(msgpackUndefined); ok {
+			l[i] = nil // as JSON.stringify writes undefined in an array
 		}
 	}
 	return l, nil
@@ -316,6 +334,9 @@ func (d *msgpackDecoder) dict() (wamp.Dict, error) {
 		}
 		if _, dup := m[k]; dup {
 			return nil, malformed("msgpack", "duplicate key %q", clip(k))
+		}
+		if _, ok := v.(msgpackUndefined); ok {
+			continue // absent, as JSON.stringify leaves it out of an object
 		}
 		m[k] = v
 	}

@@ -94,3 +94,31 @@ func TestMsgpackDecodeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMsgpackUndefined decodes JavaScript's undefined (d4 00 00) as wampy
+// sends it: left out of a dict, nil in a list; other ext types fail.
+func TestMsgpackUndefined(t *testing.T) {
+	// [32, 12, {"match": "exact", "get_retained": undefined}, "a.b"]
+	data := []byte("\x94\x20\x0c\x82\xa5match\xa5exact\xacget_retained\xd4\x00\x00\xa3a.b")
+	m, err := MessagePack.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := m.(*wamp.Subscribe)
+	if _, ok := sub.Options["get_retained"]; ok || sub.Options["match"] != "exact" || len(sub.Options) != 1 {
+		t.Fatalf("options %#v", sub.Options)
+	}
+	// [70, 1, {}, [undefined, 1]]
+	m, err = MessagePack.Decode([]byte("\x94\x46\x01\x80\x92\xd4\x00\x00\x01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := m.(*wamp.Yield).Args; len(args) != 2 || args[0] != nil || args[1] != int64(1) {
+		t.Fatalf("args %#v", args)
+	}
+	for _, bad := range []string{"\x94\x46\x01\x80\x91\xd4\x01\x00", "\x94\x46\x01\x80\x91\xd4\x00\x01", "\x94\x46\x01\x80\x91\xd4\x00"} {
+		if _, err := MessagePack.Decode([]byte(bad)); !errors.Is(err, wamp.ErrInvalidMessage) {
+			t.Errorf("Decode(% x) = %v, want ErrInvalidMessage", bad, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 // Shared setup of the interop scenarios: the WebSocket that Autobahn|JS
-// needs, the router's address from the environment, sessions that fail loudly,
-// and assertions that compare binary values by content.
+// needs, the router's address from the environment, sessions that fail loudly
+// (Autobahn|JS, wampy and a bare WAMP peer), and assertions that compare
+// binary values by content.
 //
 // Environment: WAMP_URL (ws://host:port/ws), WAMP_REALM (default realm1),
 // WAMP_SERIALIZER (json, msgpack or cbor; default json), WAMP_TIMEOUT_MS
@@ -9,6 +10,10 @@
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import autobahn from 'autobahn';
+import { Wampy } from 'wampy';
+import { JsonSerializer as WampyJSON } from 'wampy/JsonSerializer.js';
+import { MsgpackSerializer as WampyMsgpack } from 'wampy/MsgpackSerializer.js';
+import { CborSerializer as WampyCBOR } from 'wampy/CborSerializer.js';
 
 export { autobahn };
 
@@ -127,6 +132,27 @@ function problem(message) {
   finish(1, message);
 }
 
+// deferred is Autobahn's promise factory: native promises, plus the notify
+// that Autobahn|JS calls for each progressive result (its ES6 factory has
+// none, and a RESULT with progress then throws). The results are kept on
+// the promise, for progressOf.
+function deferred() {
+  const d = {};
+  d.promise = new Promise((resolve, reject) => {
+    d.resolve = resolve;
+    d.reject = reject;
+  });
+  d.promise.progressive = [];
+  d.notify = (result) => d.promise.progressive.push(result);
+  return d;
+}
+
+// progressOf returns the progressive results that arrived so far for a
+// call made with {receive_progress: true}, oldest first.
+export function progressOf(callPromise) {
+  return callPromise.progressive;
+}
+
 // A Peer is one Autobahn|JS connection with its joined session.
 export class Peer {
   constructor(name, connection, session, details) {
@@ -161,7 +187,7 @@ export function connect(name, ser = serializer) {
       serializers: [traced(makeSerializer(ser), `${name}/${ser}`)],
       max_retries: 0,
       retry_if_unreachable: false,
-      use_es6_promises: true,
+      use_deferred: deferred,
       // Autobahn|JS 26 passes undefined here for a protocol violation it
       // detects (it calls its WAMP Error constructor without new): the
       // trace below then shows the message it refused.
@@ -194,8 +220,163 @@ export function connect(name, ser = serializer) {
 
 function describe(err) {
   if (err instanceof autobahn.Error) return `autobahn.Error(${err.error}, ${show(err.args)}, ${show(err.kwargs)})`;
+  if (err instanceof Error && 'errorUri' in err) return `wampy ${err.name}(${err.errorUri}, ${show(err.argsList)}, ${show(err.argsDict)}): ${err.message}`;
   if (err instanceof Error) return err.stack || String(err);
   return JSON.stringify(err) ?? String(err);
+}
+
+function wampySerializer(name) {
+  switch (name) {
+    case 'json':
+      return new WampyJSON();
+    case 'msgpack':
+      return new WampyMsgpack();
+    case 'cbor':
+      return new WampyCBOR();
+  }
+  throw new Error(`unknown serializer ${name}`);
+}
+
+// wampyTraced wraps a wampy serializer so that its connection's messages are
+// traced.
+function wampyTraced(ser, peer) {
+  return {
+    protocol: ser.protocol,
+    isBinary: ser.isBinary,
+    encode(msg) {
+      const payload = ser.encode(msg);
+      record(peer, 'TX', msg, payload);
+      return payload;
+    },
+    decode(payload) {
+      const msg = ser.decode(payload);
+      record(peer, 'RX', msg, payload);
+      return msg;
+    },
+  };
+}
+
+// A WampyPeer is one wampy connection with its joined session.
+export class WampyPeer {
+  constructor(name, wampy, details) {
+    this.name = name;
+    this.wampy = wampy;
+    this.details = details; // WELCOME.Details
+    this.closing = false;
+  }
+
+  // id is the session ID as a number (see plain about BigInt).
+  get id() {
+    return Number(this.wampy.getSessionId());
+  }
+
+  // subscribe is wampy.subscribe with match and get_retained always set.
+  // wampy puts both into SUBSCRIBE.Options even when they are undefined,
+  // and its MessagePack encoder (msgpackr) writes undefined as the
+  // extension value d4 00 00, which the router's MessagePack decoder
+  // refuses (ABORT wamp.error.protocol_violation: "ext type (code 0xd4) ...
+  // is not supported"). JSON leaves undefined out and CBOR has an
+  // undefined value, which the router reads as null.
+  subscribe(topic, onEvent, options = {}) {
+    return this.wampy.subscribe(topic, onEvent, { match: 'exact', get_retained: false, ...options });
+  }
+
+  async close() {
+    this.closing = true;
+    await this.wampy.disconnect();
+  }
+}
+
+// connectWampy joins the realm with wampy 8 and resolves with a WampyPeer.
+// wampy needs its WebSocket class in Node.js: the ws package, through its
+// ws option. Its error hook and any close not asked for fail the scenario.
+export async function connectWampy(name, ser = serializer) {
+  let peer = null;
+  const wampy = new Wampy(url, {
+    realm,
+    ws: WebSocket,
+    serializer: wampyTraced(wampySerializer(ser), `${name}/${ser}`),
+    autoReconnect: false,
+    onError: (err) => problem(`${name} (wampy, ${ser}): ${describe(err)}`),
+    onClose: () => {
+      if (peer !== null && !peer.closing) problem(`${name} (wampy, ${ser}): connection closed unexpectedly`);
+    },
+  });
+  const details = await wampy.connect();
+  peer = new WampyPeer(name, wampy, details);
+  return peer;
+}
+
+// wampyRejects awaits p, which must reject with a wampy WAMP error (an
+// ERROR from the router or a peer), and returns it.
+export async function wampyRejects(p, what) {
+  let result;
+  try {
+    result = await p;
+  } catch (err) {
+    assert.ok(err instanceof Error && 'errorUri' in err, `${what}: rejected with ${describe(err)}, want a wampy WAMP error`);
+    return err;
+  }
+  assert.fail(`${what}: resolved with ${show(result)}, want a rejection`);
+}
+
+// WAMP message codes the bare peer uses.
+export const HELLO = 1, WELCOME = 2, GOODBYE = 6, ERROR = 8, REGISTER = 64, REGISTERED = 65,
+  INVOCATION = 68, INTERRUPT = 69, YIELD = 70;
+
+// A RawPeer is a bare WAMP session over ws that announces exactly the
+// features a scenario gives it, for router behaviour that neither
+// Autobahn|JS nor wampy can show (both leave call_canceling out of their
+// callee features, so the router never sends them INTERRUPT).
+export class RawPeer {
+  constructor(name, ws, ser) {
+    this.name = name;
+    this.ws = ws;
+    this.ser = ser;
+    this.inbox = new Inbox(`${name}: received messages`);
+    this.closing = false;
+    this.id = null;
+  }
+
+  async send(msg) {
+    this.ws.send(await this.ser.serialize(msg));
+  }
+
+  // expect resolves with the next message, which must be of type code.
+  async expect(code, what, ms = 5000) {
+    const msg = await this.inbox.next(ms);
+    assert.equal(msg[0], code, `${this.name}: ${what}: got ${show(msg)}, want message type ${code}`);
+    return msg;
+  }
+
+  // close says GOODBYE, waits for the router's, and closes the WebSocket.
+  async close() {
+    this.closing = true;
+    await this.send([GOODBYE, {}, 'wamp.close.normal']);
+    const bye = await this.expect(GOODBYE, 'answer to GOODBYE');
+    assert.equal(bye[2], 'wamp.close.goodbye_and_out', `${this.name}: GOODBYE reason`);
+    this.ws.close(1000);
+  }
+}
+
+// connectRaw joins the realm as a bare peer with the given HELLO roles.
+export async function connectRaw(name, roles, ser = serializer) {
+  const s = traced(makeSerializer(ser), `${name}/${ser}`);
+  const ws = new WebSocket(url, [`wamp.2.${ser}`]);
+  ws.binaryType = 'arraybuffer';
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = (e) => reject(new Error(`${name}: WebSocket: ${e.message}`));
+  });
+  const peer = new RawPeer(name, ws, s);
+  ws.onmessage = (e) => peer.inbox.push(s.unserialize(e.data));
+  ws.onclose = (e) => {
+    if (!peer.closing) problem(`${name} (${ser}): connection closed unexpectedly: ${e.code} ${e.reason}`);
+  };
+  await peer.send([HELLO, realm, { roles }]);
+  const welcome = await peer.expect(WELCOME, 'answer to HELLO');
+  peer.id = welcome[1];
+  return peer;
 }
 
 // bytes returns a Buffer holding the given octets (Buffer is the Uint8Array
@@ -207,7 +388,10 @@ export function bytes(...octets) {
 // plain turns binary values into {bytes: hex} markers so that assert's deep
 // comparison checks their content whatever their class (Buffer or
 // Uint8Array), while a value that is not a Uint8Array never matches one.
+// A BigInt becomes a number: wampy's MessagePack decoder (msgpackr) returns
+// every integer the wire holds in 64 bits, such as a session ID, as BigInt.
 function plain(v) {
+  if (typeof v === 'bigint') return Number(v);
   if (v instanceof Uint8Array) return { bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') };
   if (Array.isArray(v)) return v.map(plain);
   if (v !== null && typeof v === 'object') {
@@ -227,6 +411,7 @@ export function show(v) {
   return JSON.stringify(v, function (key, value) {
     const raw = this[key];
     if (raw instanceof Uint8Array) return `<${raw.constructor.name} ${Buffer.from(raw).toString('hex')}>`;
+    if (typeof value === 'bigint') return `${value}n`;
     return value;
   });
 }
@@ -325,4 +510,20 @@ export function main(name, fn) {
       finish(1, `${name} (${serializer}): ${describe(err)}`);
     },
   );
+}
+
+// sleep resolves after ms.
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// tracked wraps a promise and records whether it has settled yet, without
+// handling its rejection for the caller.
+export function tracked(p) {
+  const t = { promise: p, settled: false };
+  p.then(
+    () => (t.settled = true),
+    () => (t.settled = true),
+  );
+  return t;
 }
