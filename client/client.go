@@ -85,7 +85,9 @@ const finalSendTimeout = 2 * time.Second
 // registrations and subscriptions across them.
 //
 // Locks: link.sendMu is never taken while Session.mu is held, and
-// Session.mu is never held across I/O or a call to user code.
+// Session.mu is never held across I/O or a call to user code. A
+// CallStream's mu is taken before either (it is held while a part is
+// sent).
 type Session struct {
 	cfg   Config
 	log   *slog.Logger
@@ -128,12 +130,14 @@ type link struct {
 	sendMu sync.Mutex
 
 	// Guarded by Session.mu.
-	pending map[wamp.ID]*request // requests waiting for an answer
-	ready   bool                 // joined and restored: open to requests
-	ended   bool
-	cause   error // why it ended: nil after Leave
-	retry   bool  // the Session reconnects after it
-	reqErr  error // what requests cut short by its end return
+	pending     map[wamp.ID]*request    // requests waiting for an answer
+	invocations map[wamp.ID]*Invocation // invocations whose handler runs
+	cut         cutRing                 // see cutRing
+	ready       bool                    // joined and restored: open to requests
+	ended       bool
+	cause       error // why it ended: nil after Leave
+	retry       bool  // the Session reconnects after it
+	reqErr      error // what requests cut short by its end return
 
 	done       chan struct{}      // closed when it ended
 	handlerCtx context.Context    // parent of invocation handler contexts
@@ -143,15 +147,26 @@ type link struct {
 // newLink wraps a joined peer; the caller starts its read loop.
 func newLink(peer transport.Peer, w *wamp.Welcome, log *slog.Logger) *link {
 	l := &link{
-		peer:    peer,
-		id:      w.Session,
-		details: w.Details,
-		log:     log.With("session", uint64(w.Session)),
-		pending: map[wamp.ID]*request{},
-		done:    make(chan struct{}),
+		peer:        peer,
+		id:          w.Session,
+		details:     w.Details,
+		log:         log.With("session", uint64(w.Session)),
+		pending:     map[wamp.ID]*request{},
+		invocations: map[wamp.ID]*Invocation{},
+		done:        make(chan struct{}),
 	}
 	l.handlerCtx, l.cancel = context.WithCancel(context.Background())
 	return l
+}
+
+// routerHas reports whether the router announced feature for role
+// ("dealer" or "broker") in WELCOME.
+func (l *link) routerHas(role, feature string) bool {
+	roles, _ := l.details["roles"].(wamp.Dict)
+	r, _ := roles[role].(wamp.Dict)
+	features, _ := r["features"].(wamp.Dict)
+	b, _ := features[feature].(bool)
+	return b
 }
 
 // send writes m; see sendMu.
@@ -174,6 +189,10 @@ type request struct {
 	// abandoned tells that the caller stopped waiting (its ctx ended) and
 	// the answer only updates state.
 	abandoned bool
+	// progress, set for a CALL whose caller takes progressive results,
+	// receives each RESULT with progress, under Session.mu on the read
+	// loop; the request stays pending.
+	progress func(r *wamp.Result)
 }
 
 // answerType is the success answer of each request type.

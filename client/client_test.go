@@ -44,11 +44,23 @@ func TestJoin(t *testing.T) {
 	if !reflect.DeepEqual(d["authmethods"], wamp.List{"ticket"}) {
 		t.Errorf("authmethods = %#v", d["authmethods"])
 	}
-	roles := d["roles"].(wamp.Dict)
-	for _, role := range []string{"caller", "callee", "publisher", "subscriber"} {
-		if !reflect.DeepEqual(roles[role], wamp.Dict{"features": wamp.Dict{}}) {
-			t.Errorf("role %s = %v", role, roles[role])
+	features := func(names ...string) wamp.Dict {
+		f := wamp.Dict{}
+		for _, n := range names {
+			f[n] = true
 		}
+		return wamp.Dict{"features": f}
+	}
+	wantRoles := wamp.Dict{
+		"caller": features("progressive_call_results", "progressive_call_invocations", "call_canceling", "call_timeout",
+			"caller_identification"),
+		"callee": features("progressive_call_results", "progressive_call_invocations", "call_canceling",
+			"caller_identification", "pattern_based_registration", "shared_registration", "registration_revocation"),
+		"publisher":  features("publisher_exclusion", "publisher_identification", "subscriber_blackwhite_listing"),
+		"subscriber": features("pattern_based_subscription", "publisher_identification", "subscription_revocation", "event_retention"),
+	}
+	if !reflect.DeepEqual(d["roles"], wantRoles) {
+		t.Errorf("roles = %v, want %v", d["roles"], wantRoles)
 	}
 	r.send(&wamp.Welcome{Session: sessionID, Details: wamp.Dict{"authid": "alice", "authrole": "user"}})
 	if err := within(t, done); err != nil {
@@ -587,11 +599,74 @@ func TestPublish(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	got := buildOptions([]Option{Acknowledge(), ExcludeMe(true), Match(wamp.MatchPrefix), WithOption("x", int64(3)), nil})
-	want := wamp.Dict{"acknowledge": true, "exclude_me": true, "match": "prefix", "x": int64(3)}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("options = %v, want %v", got, want)
+	o, err := buildOptions("publish", []Option{Acknowledge(), ExcludeMe(true), Match(wamp.MatchPrefix), WithOption("x", int64(3)), nil,
+		Retain(), DiscloseMe(), Exclude(7, 8), Eligible(9), ExcludeAuthID("a"), EligibleAuthID("b", "c"),
+		ExcludeAuthRole("r"), EligibleAuthRole()})
+	if err != nil {
+		t.Fatal(err)
 	}
+	want := wamp.Dict{"acknowledge": true, "exclude_me": true, "match": "prefix", "x": int64(3), "retain": true,
+		"disclose_me": true, "exclude": wamp.List{int64(7), int64(8)}, "eligible": wamp.List{int64(9)},
+		"exclude_authid": wamp.List{"a"}, "eligible_authid": wamp.List{"b", "c"}, "exclude_authrole": wamp.List{"r"},
+		"eligible_authrole": wamp.List{}}
+	if !reflect.DeepEqual(o.dict, want) {
+		t.Errorf("publish options = %v, want %v", o.dict, want)
+	}
+
+	o, err = buildOptions("register", []Option{Invoke("roundrobin"), DiscloseCaller(), Match(wamp.MatchWildcard)})
+	if want := (wamp.Dict{"invoke": "roundrobin", "disclose_caller": true, "match": "wildcard"}); err != nil || !reflect.DeepEqual(o.dict, want) {
+		t.Errorf("register options = %v, %v; want %v", o.dict, err, want)
+	}
+	if o, err := buildOptions("subscribe", []Option{GetRetained()}); err != nil || !reflect.DeepEqual(o.dict, wamp.Dict{"get_retained": true}) {
+		t.Errorf("subscribe options = %v, %v", o.dict, err)
+	}
+
+	handler := func(*Result) {}
+	o, err = buildOptions("call", []Option{WithTimeout(1500 * time.Microsecond), Progress(handler), CancelMode(CancelKill), DiscloseMe()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (wamp.Dict{"timeout": int64(2), "receive_progress": true, "disclose_me": true}); !reflect.DeepEqual(o.dict, want) ||
+		o.timeout != 1500*time.Microsecond || o.cancelMode != CancelKill || o.progress == nil {
+		t.Errorf("call options = %+v, dict want %v", o, want)
+	}
+	if o, _ := buildOptions("call", []Option{WithTimeout(time.Second), WithTimeout(0)}); len(o.dict) != 0 || o.timeout != 0 {
+		t.Errorf("WithTimeout(0) after WithTimeout(1s): %+v", o)
+	}
+
+	for _, tt := range []struct {
+		kind string
+		opt  Option
+		want string
+	}{
+		{"publish", Progress(handler), "publish: option Progress applies to calls only"},
+		{"register", WithTimeout(time.Second), "register: option WithTimeout applies to calls only"},
+		{"subscribe", CancelMode(CancelSkip), "subscribe: option CancelMode applies to calls only"},
+		{"call", CancelMode("nuke"), `cancel mode "nuke" is not one of skip, kill, killnowait`},
+	} {
+		if _, err := buildOptions(tt.kind, []Option{tt.opt}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.kind, err, tt.want)
+		}
+	}
+
+	// The requests report them.
+	s, _ := join(t, nil)
+	if err := s.Publish(t.Context(), "com.example.t", nil, nil, Progress(handler)); !errors.Is(err, errCallOnly) {
+		t.Errorf("Publish with Progress: %v", err)
+	}
+	if _, err := s.Register(t.Context(), "com.example.p", echoHandler, WithTimeout(time.Second)); !errors.Is(err, errCallOnly) {
+		t.Errorf("Register with WithTimeout: %v", err)
+	}
+	if _, err := s.Subscribe(t.Context(), "com.example.t", func(*Event) {}, CancelMode(CancelKill)); !errors.Is(err, errCallOnly) {
+		t.Errorf("Subscribe with CancelMode: %v", err)
+	}
+	if _, err := s.Call(t.Context(), "com.example.p", nil, nil, CancelMode("later")); err == nil {
+		t.Error("Call with a bad cancel mode succeeded")
+	}
+}
+
+func echoHandler(_ context.Context, inv *Invocation) (*Result, error) {
+	return &Result{Args: inv.Args}, nil
 }
 
 func TestLeave(t *testing.T) {

@@ -237,19 +237,35 @@ func checkURL(rawURL string) error {
 	return nil
 }
 
+// clientFeatures are the features this client implements, per role, as
+// HELLO announces them. call_timeout is the caller's only: a callee does
+// not bound its handler by Details["timeout"] itself, the router's
+// INTERRUPT does.
+var clientFeatures = map[string][]string{
+	"caller": {"progressive_call_results", "progressive_call_invocations", "call_canceling",
+		"call_timeout", "caller_identification"},
+	"callee": {"progressive_call_results", "progressive_call_invocations", "call_canceling",
+		"caller_identification", "pattern_based_registration", "shared_registration", "registration_revocation"},
+	"publisher": {"publisher_exclusion", "publisher_identification", "subscriber_blackwhite_listing"},
+	"subscriber": {"pattern_based_subscription", "publisher_identification", "subscription_revocation",
+		"event_retention"},
+}
+
 // helloDetails builds the details of HELLO: the four client roles with the
-// features this client implements (none beyond the basic profile yet), the
-// agent and the authentication fields.
+// features this client implements, the agent and the authentication
+// fields.
 func (cfg *Config) helloDetails() wamp.Dict {
-	role := func() wamp.Dict { return wamp.Dict{"features": wamp.Dict{}} }
+	roles := wamp.Dict{}
+	for role, names := range clientFeatures {
+		features := wamp.Dict{}
+		for _, f := range names {
+			features[f] = true
+		}
+		roles[role] = wamp.Dict{"features": features}
+	}
 	d := wamp.Dict{
 		"agent": Agent,
-		"roles": wamp.Dict{
-			"caller":     role(),
-			"callee":     role(),
-			"publisher":  role(),
-			"subscriber": role(),
-		},
+		"roles": roles,
 	}
 	if cfg.AuthID != "" {
 		d["authid"] = cfg.AuthID

@@ -53,7 +53,9 @@ func (s *Session) route(l *link, m wamp.Message) bool {
 		}
 		return s.answer(l, m.Request, m)
 	case *wamp.Invocation:
-		s.invoke(l, m)
+		return s.invoke(l, m)
+	case *wamp.Interrupt:
+		s.interruptInvocation(l, m)
 		return true
 	case *wamp.Event:
 		s.event(l, m)
@@ -107,6 +109,18 @@ func (s *Session) answer(l *link, id wamp.ID, m wamp.Message) bool {
 		}
 		s.protocolViolation(l, fmt.Sprintf("%s answers request %d, a %s", got, id, req.typ))
 		return false
+	}
+	if r, ok := m.(*wamp.Result); ok {
+		if progress, _ := r.Details["progress"].(bool); progress {
+			// A progressive result: the call goes on.
+			if req.progress != nil {
+				req.progress(r)
+			} else {
+				l.log.Debug("progressive result of a call that did not ask for it dropped", "request", uint64(id))
+			}
+			s.mu.Unlock()
+			return true
+		}
 	}
 	delete(l.pending, id)
 	if req.settle != nil {

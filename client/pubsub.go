@@ -20,8 +20,36 @@ type Event struct {
 	// Kwargs are the publication's keyword arguments.
 	Kwargs wamp.Dict
 	// Details are the EVENT's details, such as "topic" for a
-	// pattern-based subscription.
+	// pattern-based subscription, "publisher" when disclosed and
+	// "retained".
 	Details wamp.Dict
+
+	topic wamp.URI // the subscription's topic or pattern
+}
+
+// Topic returns the topic the event was published to: Details["topic"]
+// for a pattern-based subscription, the subscribed topic otherwise.
+func (ev *Event) Topic() wamp.URI {
+	if t, ok := ev.Details["topic"].(string); ok && t != "" {
+		return wamp.URI(t)
+	}
+	return ev.topic
+}
+
+// Publisher returns the publisher's session ID, or 0 when it was not
+// disclosed (see [DiscloseMe]); Details["publisher_authid"] and
+// Details["publisher_authrole"] tell the rest.
+func (ev *Event) Publisher() wamp.ID {
+	n, _ := wamp.AsInt(ev.Details["publisher"])
+	return wamp.ID(n)
+}
+
+// Retained tells whether the event is a retained one, sent because the
+// subscription asked for it with [GetRetained], rather than a new
+// publication.
+func (ev *Event) Retained() bool {
+	b, _ := ev.Details["retained"].(bool)
+	return b
 }
 
 // EventHandler receives the events of a subscription. All event handlers
@@ -42,6 +70,8 @@ type Subscription struct {
 	handler EventHandler
 	gate    string
 	removed atomic.Bool
+	revoked chan struct{}
+	reason  string // why the router revoked it; guarded by Session.mu
 }
 
 // ID returns the subscription ID the router assigned in the current WAMP
@@ -54,6 +84,21 @@ func (sub *Subscription) ID() wamp.ID {
 
 // Topic returns the topic (or pattern) subscribed to.
 func (sub *Subscription) Topic() wamp.URI { return sub.topic }
+
+// Revoked returns a channel that is closed when the router ends the
+// subscription itself (UNSUBSCRIBED with request 0, for instance after
+// wamp.subscription.remove_subscriber). No event reaches the handler
+// after it, nor is the subscription restored by a reconnection;
+// RevokeReason tells why. Unsubscribe does not close it.
+func (sub *Subscription) Revoked() <-chan struct{} { return sub.revoked }
+
+// RevokeReason returns the reason the router gave when it revoked the
+// subscription, "" before that or when it gave none.
+func (sub *Subscription) RevokeReason() string {
+	sub.s.mu.Lock()
+	defer sub.s.mu.Unlock()
+	return sub.reason
+}
 
 // gateKey names what the router keys a subscription on: the topic and the
 // match policy.
@@ -114,8 +159,13 @@ func (s *Session) Subscribe(ctx context.Context, topic wamp.URI, handler EventHa
 	if handler == nil {
 		return nil, errors.New("client: subscribe: nil handler")
 	}
-	options := buildOptions(opts)
-	sub := &Subscription{s: s, topic: topic, options: options, handler: handler, gate: gateKey(topic, options)}
+	o, err := buildOptions("subscribe", opts)
+	if err != nil {
+		return nil, err
+	}
+	options := o.dict
+	sub := &Subscription{s: s, topic: topic, options: options, handler: handler, gate: gateKey(topic, options),
+		revoked: make(chan struct{})}
 	if err := s.acquireGate(ctx, sub.gate); err != nil {
 		return nil, err
 	}
@@ -185,21 +235,29 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 // revokeSubscription handles UNSUBSCRIBED with request 0: the router ended
 // a subscription itself.
 func (s *Session) revokeSubscription(l *link, details wamp.Dict) {
-	n, ok := wamp.AsInt(details["subscription"])
+	n, _ := wamp.AsInt(details["subscription"])
+	reason, _ := details["reason"].(string)
 	s.mu.Lock()
-	for _, sub := range s.subs[wamp.ID(n)] {
+	subs := s.subs[wamp.ID(n)]
+	for _, sub := range subs {
 		sub.removed.Store(true)
+		sub.reason = reason
+		close(sub.revoked)
 	}
 	delete(s.subs, wamp.ID(n))
 	s.mu.Unlock()
-	l.log.Info("subscription revoked by the router", "subscription", n, "known", ok, "reason", details["reason"])
+	l.log.Info("subscription revoked by the router", "subscription", n, "known", len(subs) > 0, "reason", reason)
 }
 
 // Publish publishes to topic. Without Acknowledge it returns once the
 // PUBLISH is sent; with it, it waits for PUBLISHED and returns a
 // *wamp.Error when the broker refuses.
 func (s *Session) Publish(ctx context.Context, topic wamp.URI, args wamp.List, kwargs wamp.Dict, opts ...Option) error {
-	options := buildOptions(opts)
+	o, err := buildOptions("publish", opts)
+	if err != nil {
+		return err
+	}
+	options := o.dict
 	build := func(id wamp.ID) wamp.Message {
 		return &wamp.Publish{Request: id, Options: options, Topic: topic, Args: args, Kwargs: kwargs}
 	}
@@ -254,7 +312,7 @@ func (s *Session) event(l *link, m *wamp.Event) {
 	}
 	q := &s.events
 	q.mu.Lock()
-	q.items = append(q.items, queuedEvent{ev: &Event{Args: m.Args, Kwargs: m.Kwargs, Details: m.Details}, handlers: handlers})
+	q.items = append(q.items, queuedEvent{ev: &Event{Args: m.Args, Kwargs: m.Kwargs, Details: m.Details, topic: handlers[0].topic}, handlers: handlers})
 	q.mu.Unlock()
 	select {
 	case q.ready <- struct{}{}:

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"runtime/debug"
+	"sync"
+	"time"
 
 	"github.com/wampkit/wampkit/wamp"
 )
@@ -13,6 +17,14 @@ import (
 // with an error that is not a *wamp.Error, or panics.
 const RuntimeErrorURI wamp.URI = "wamp.error.runtime_error"
 
+// ErrNoProgress is returned by [Invocation.Progress] when the caller did
+// not ask for progressive results.
+var ErrNoProgress = errors.New("client: the caller did not ask for progressive results")
+
+// ErrCallAnswered is returned by [CallStream.Send] when the callee
+// answered before the caller's last part; Close returns that answer.
+var ErrCallAnswered = errors.New("client: the call was answered before its last part")
+
 // Result is the outcome of a call: what the callee yielded. A handler
 // returns one; Details is then ignored.
 type Result struct {
@@ -20,28 +32,154 @@ type Result struct {
 	Args wamp.List
 	// Kwargs are the keyword results.
 	Kwargs wamp.Dict
-	// Details are the RESULT's details.
+	// Details are the RESULT's details; "progress" is true in a
+	// progressive result.
 	Details wamp.Dict
 }
 
-// Invocation is a call that reaches a registered procedure.
+// Handler runs a registered procedure. It runs in its own goroutine; ctx
+// is canceled when the WAMP session that the invocation came on ends, and
+// when the router interrupts the invocation (the caller canceled the call
+// or it timed out): context.Cause(ctx) is then an [*InterruptError].
+//
+// Returning a *wamp.Error (wrapped or not) sends ERROR with its URI and
+// arguments. Returning ctx's error (or its cause) after an interrupt sends
+// ERROR wamp.error.canceled, or wamp.error.timeout when that was the
+// interrupt's reason. Any other error sends ERROR wamp.error.runtime_error
+// with the error's text; a nil *Result yields no arguments. A panic is
+// recovered, logged and answered with ERROR wamp.error.runtime_error.
+type Handler func(ctx context.Context, inv *Invocation) (*Result, error)
+
+// InterruptError is the cause (context.Cause) of a handler's ctx when the
+// router interrupted the invocation with INTERRUPT.
+type InterruptError struct {
+	// Mode is the INTERRUPT's mode: CancelKill (the caller waits for the
+	// handler's answer) or CancelKillNoWait (nobody does).
+	Mode string
+	// Reason is wamp.error.canceled when the caller canceled the call,
+	// wamp.error.timeout when it timed out.
+	Reason wamp.URI
+}
+
+// Error describes the interrupt.
+func (e *InterruptError) Error() string {
+	return fmt.Sprintf("client: invocation interrupted (mode %q): %s", e.Mode, e.Reason)
+}
+
+// Invocation is a call that reaches a registered procedure. A progressive
+// call invocation (the caller streams its arguments with [CallStream])
+// brings its first part in Args and Kwargs and its later parts through
+// Next.
 type Invocation struct {
 	// Args are the call's positional arguments.
 	Args wamp.List
 	// Kwargs are the call's keyword arguments.
 	Kwargs wamp.Dict
 	// Details are the INVOCATION's details, such as "procedure" for a
-	// pattern-based registration.
+	// pattern-based registration, "caller" when disclosed,
+	// "receive_progress", "timeout" (milliseconds) and "progress" when
+	// more parts follow.
 	Details wamp.Dict
+
+	s         *Session
+	l         *link
+	id        wamp.ID
+	procedure wamp.URI
+	ctx       context.Context // the handler's
+	interrupt context.CancelCauseFunc
+
+	// Guarded by Session.mu.
+	parts    []*Part       // later parts not yet taken by Next
+	more     bool          // parts are still to come
+	answered bool          // the handler returned
+	wake     chan struct{} // capacity 1: a part arrived
 }
 
-// Handler runs a registered procedure. It runs in its own goroutine; ctx
-// is canceled when the WAMP session that the invocation came on ends. Returning a *wamp.Error (wrapped or
-// not) sends ERROR with its URI and arguments; any other error sends ERROR
-// wamp.error.runtime_error with the error's text; a nil *Result yields no
-// arguments. A panic is recovered, logged and answered with ERROR
-// wamp.error.runtime_error.
-type Handler func(ctx context.Context, inv *Invocation) (*Result, error)
+// Part is a later part of a progressive call invocation.
+type Part struct {
+	// Args are the part's positional arguments.
+	Args wamp.List
+	// Kwargs are the part's keyword arguments.
+	Kwargs wamp.Dict
+	// Final tells that it is the caller's last part.
+	Final bool
+}
+
+// Caller returns the caller's session ID, or 0 when it was not disclosed
+// (see [DiscloseMe] and [DiscloseCaller]); Details["caller_authid"] and
+// Details["caller_authrole"] tell the rest.
+func (inv *Invocation) Caller() wamp.ID {
+	n, _ := wamp.AsInt(inv.Details["caller"])
+	return wamp.ID(n)
+}
+
+// Procedure returns the URI the caller called: Details["procedure"] for a
+// pattern-based registration, the registered URI otherwise.
+func (inv *Invocation) Procedure() wamp.URI {
+	if p, ok := inv.Details["procedure"].(string); ok && p != "" {
+		return wamp.URI(p)
+	}
+	return inv.procedure
+}
+
+// WantsProgress tells whether the caller asked for progressive results,
+// which [Invocation.Progress] sends.
+func (inv *Invocation) WantsProgress() bool {
+	b, _ := inv.Details["receive_progress"].(bool)
+	return b
+}
+
+// Progress sends the caller a progressive result (YIELD with progress).
+// Call it from the handler, before it returns its final result. It
+// returns ErrNoProgress when the caller did not ask for progressive
+// results, the cause of the handler's ctx once the invocation was
+// interrupted, and an error after the handler returned.
+func (inv *Invocation) Progress(args wamp.List, kwargs wamp.Dict) error {
+	if !inv.WantsProgress() {
+		return ErrNoProgress
+	}
+	if inv.ctx.Err() != nil {
+		return context.Cause(inv.ctx)
+	}
+	inv.s.mu.Lock()
+	answered := inv.answered
+	inv.s.mu.Unlock()
+	if answered {
+		return errors.New("client: progress after the invocation was answered")
+	}
+	return inv.s.sendOn(inv.l, &wamp.Yield{Request: inv.id, Options: wamp.Dict{"progress": true}, Args: args, Kwargs: kwargs})
+}
+
+// Next waits for the next part of a progressive call invocation. It
+// returns io.EOF once the caller's final part was taken, at once for an
+// invocation that was not progressive; the error of ctx, or the cause of
+// the handler's ctx when the invocation was interrupted or its session
+// ended. Parts that arrive before the handler asks for them wait, without
+// bound, in the invocation: the caller sets their pace.
+func (inv *Invocation) Next(ctx context.Context) (*Part, error) {
+	for {
+		inv.s.mu.Lock()
+		if len(inv.parts) > 0 {
+			p := inv.parts[0]
+			inv.parts[0] = nil
+			inv.parts = inv.parts[1:]
+			inv.s.mu.Unlock()
+			return p, nil
+		}
+		more := inv.more
+		inv.s.mu.Unlock()
+		if !more {
+			return nil, io.EOF
+		}
+		select {
+		case <-inv.wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-inv.ctx.Done():
+			return nil, context.Cause(inv.ctx)
+		}
+	}
+}
 
 // Registration is a procedure registered by this session.
 type Registration struct {
@@ -50,6 +188,8 @@ type Registration struct {
 	procedure wamp.URI
 	options   wamp.Dict
 	handler   Handler
+	revoked   chan struct{}
+	reason    string // why the router revoked it; guarded by Session.mu
 }
 
 // ID returns the registration ID the router assigned in the current WAMP
@@ -63,31 +203,284 @@ func (r *Registration) ID() wamp.ID {
 // Procedure returns the URI (or pattern) the registration was made for.
 func (r *Registration) Procedure() wamp.URI { return r.procedure }
 
+// Revoked returns a channel that is closed when the router ends the
+// registration itself (UNREGISTERED with request 0, for instance after
+// wamp.registration.remove_callee). The registration is then gone, also
+// from later reconnections; RevokeReason tells why. Unregister does not
+// close it.
+func (r *Registration) Revoked() <-chan struct{} { return r.revoked }
+
+// RevokeReason returns the reason the router gave when it revoked the
+// registration, "" before that or when it gave none.
+func (r *Registration) RevokeReason() string {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	return r.reason
+}
+
+// call is a CALL in flight: its request and the progressive results that
+// wait for the progress handler.
+type call struct {
+	req     *request
+	o       *options
+	results []*Result     // guarded by Session.mu
+	wake    chan struct{} // capacity 1: results is not empty
+}
+
+// newCall prepares a call with options o. Progressive results are queued
+// on the read loop and handed to the handler by waitCall.
+func (s *Session) newCall(o *options) *call {
+	c := &call{req: &request{typ: wamp.TypeCall}, o: o}
+	if o.progress != nil {
+		c.wake = make(chan struct{}, 1)
+		c.req.progress = func(r *wamp.Result) {
+			c.results = append(c.results, &Result{Args: r.Args, Kwargs: r.Kwargs, Details: r.Details})
+			select {
+			case c.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return c
+}
+
 // Call calls procedure and waits for its result. An ERROR answer returns a
-// *wamp.Error with the URI, Args and Kwargs as received. When ctx ends
-// first, Call returns ctx's error at once and a late RESULT is dropped.
+// *wamp.Error with the URI, Args and Kwargs as received.
+//
+// When ctx ends first, Call sends CANCEL (see [CancelMode]) and returns
+// ctx's error at once; a late answer is dropped. [WithTimeout] has the
+// router bound the call instead, [Progress] receives progressive results.
 func (s *Session) Call(ctx context.Context, procedure wamp.URI, args wamp.List, kwargs wamp.Dict, opts ...Option) (*Result, error) {
-	options := buildOptions(opts)
-	a, err := s.roundTrip(ctx, &request{typ: wamp.TypeCall}, func(id wamp.ID) wamp.Message {
-		return &wamp.Call{Request: id, Options: options, Procedure: procedure, Args: args, Kwargs: kwargs}
+	o, err := buildOptions("call", opts)
+	if err != nil {
+		return nil, err
+	}
+	c := s.newCall(o)
+	l, err := s.startOn(ctx, nil, c.req, func(id wamp.ID) wamp.Message {
+		return &wamp.Call{Request: id, Options: o.dict, Procedure: procedure, Args: args, Kwargs: kwargs}
 	})
 	if err != nil {
 		return nil, err
 	}
-	r := a.(*wamp.Result)
+	return s.waitCall(ctx, l, c)
+}
+
+// waitCall waits for the answer to c, sent on l, and runs its progress
+// handler for each progressive result that comes first.
+func (s *Session) waitCall(ctx context.Context, l *link, c *call) (*Result, error) {
+	var expired <-chan time.Time
+	if c.o.timeout > 0 && !l.routerHas("dealer", "call_timeout") {
+		t := time.NewTimer(c.o.timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	for {
+		select {
+		case <-c.wake:
+			s.deliverProgress(c)
+		case a := <-c.req.reply:
+			s.deliverProgress(c)
+			return callAnswer(a)
+		case <-ctx.Done():
+			s.cancelCall(l, c)
+			return nil, ctx.Err()
+		case <-expired:
+			s.cancelCall(l, c)
+			return nil, wamp.NewError(wamp.ErrTimeout, fmt.Sprintf("no result within %v", c.o.timeout))
+		case <-l.done:
+			select {
+			case a := <-c.req.reply:
+				return callAnswer(a)
+			default:
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				return nil, l.reqErr
+			}
+		}
+	}
+}
+
+func callAnswer(a wamp.Message) (*Result, error) {
+	m, err := answerOrError(a)
+	if err != nil {
+		return nil, err
+	}
+	r := m.(*wamp.Result)
 	return &Result{Args: r.Args, Kwargs: r.Kwargs, Details: r.Details}, nil
+}
+
+// deliverProgress hands the queued progressive results of c to its
+// handler, in order.
+func (s *Session) deliverProgress(c *call) {
+	for {
+		s.mu.Lock()
+		if len(c.results) == 0 {
+			c.results = nil
+			s.mu.Unlock()
+			return
+		}
+		r := c.results[0]
+		c.results[0] = nil
+		c.results = c.results[1:]
+		s.mu.Unlock()
+		s.callback("progress handler", func() { c.o.progress(r) })
+	}
+}
+
+// cancelCall gives up a call of l: it forgets it and, when it was still
+// pending and the router can cancel calls, sends CANCEL.
+func (s *Session) cancelCall(l *link, c *call) {
+	s.mu.Lock()
+	_, pending := l.pending[c.req.id]
+	delete(l.pending, c.req.id)
+	s.mu.Unlock()
+	if !pending || !(l.routerHas("dealer", "call_canceling") || l.routerHas("dealer", "call_cancelling")) {
+		return
+	}
+	mode := c.o.cancelMode
+	if mode == "" {
+		mode = CancelKillNoWait
+	}
+	s.sendAsync(l, &wamp.Cancel{Request: c.req.id, Options: wamp.Dict{"mode": mode}})
+}
+
+// CallStream is a call whose caller sends its arguments in parts
+// (progressive call invocations): each Send sends one part, Close the
+// last one and waits for the result. The callee reads the parts with
+// [Invocation.Next]. Send and Close may be called from any goroutine, one
+// at a time.
+//
+// The stream's ctx bounds the whole call: when it ends, the client sends
+// CANCEL and Send and Close return its error. A stream neither closed nor
+// canceled waits for its answer until its session ends. Options are those
+// of Call; progress handlers run on a goroutine of the stream and have all
+// returned when Close returns.
+type CallStream struct {
+	s         *Session
+	ctx       context.Context
+	procedure wamp.URI
+	c         *call
+
+	mu     sync.Mutex // serializes Send and Close
+	l      *link      // the WAMP session of the first part; nil before it
+	closed bool       // Close was called
+
+	done chan struct{} // closed when res and err are set
+	res  *Result
+	err  error
+}
+
+// CallStream starts a call to procedure whose arguments the caller sends
+// in parts; nothing is sent before the first Send (or Close). It fails when
+// the router does not announce progressive_call_invocations.
+func (s *Session) CallStream(ctx context.Context, procedure wamp.URI, opts ...Option) (*CallStream, error) {
+	o, err := buildOptions("call", opts)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	l, err := s.usableLocked()
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if !l.routerHas("dealer", "progressive_call_invocations") {
+		return nil, errors.New("client: call stream: the router does not announce progressive_call_invocations")
+	}
+	return &CallStream{s: s, ctx: ctx, procedure: procedure, c: s.newCall(o), done: make(chan struct{})}, nil
+}
+
+// Send sends one part of the arguments. It returns ErrCallAnswered, or the
+// call's error, once the call has its answer; an error after Close.
+func (cs *CallStream) Send(args wamp.List, kwargs wamp.Dict) error {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return errors.New("client: call stream: Send after Close")
+	}
+	if cs.l == nil {
+		return cs.start(args, kwargs)
+	}
+	select {
+	case <-cs.done:
+		if cs.err != nil {
+			return cs.err
+		}
+		return ErrCallAnswered
+	default:
+	}
+	return cs.s.sendOn(cs.l, &wamp.Call{Request: cs.c.req.id, Options: wamp.Dict{"progress": true}, Procedure: cs.procedure, Args: args, Kwargs: kwargs})
+}
+
+// start sends the first part, with the call's options, and starts the
+// goroutine that waits for the answer. cs.mu is held.
+func (cs *CallStream) start(args wamp.List, kwargs wamp.Dict) error {
+	options := maps.Clone(cs.c.o.dict)
+	options["progress"] = true
+	l, err := cs.s.startOn(cs.ctx, nil, cs.c.req, func(id wamp.ID) wamp.Message {
+		return &wamp.Call{Request: id, Options: options, Procedure: cs.procedure, Args: args, Kwargs: kwargs}
+	})
+	if err != nil {
+		return err
+	}
+	cs.l = l
+	go func() {
+		cs.res, cs.err = cs.s.waitCall(cs.ctx, l, cs.c)
+		close(cs.done)
+	}()
+	return nil
+}
+
+// Close sends the last part of the arguments and waits for the result, as
+// Call does. Without an earlier Send it makes a plain call. When the
+// callee answered already, it sends nothing and returns that answer.
+func (cs *CallStream) Close(args wamp.List, kwargs wamp.Dict) (*Result, error) {
+	cs.mu.Lock()
+	if cs.closed {
+		cs.mu.Unlock()
+		return nil, errors.New("client: call stream: Close called twice")
+	}
+	cs.closed = true
+	l := cs.l
+	if l == nil {
+		cs.mu.Unlock()
+		c := cs.c
+		l, err := cs.s.startOn(cs.ctx, nil, c.req, func(id wamp.ID) wamp.Message {
+			return &wamp.Call{Request: id, Options: c.o.dict, Procedure: cs.procedure, Args: args, Kwargs: kwargs}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return cs.s.waitCall(cs.ctx, l, c)
+	}
+	select {
+	case <-cs.done:
+	default:
+		err := cs.s.sendOn(l, &wamp.Call{Request: cs.c.req.id, Options: wamp.Dict{}, Procedure: cs.procedure, Args: args, Kwargs: kwargs})
+		if err != nil {
+			cs.mu.Unlock()
+			return nil, err
+		}
+	}
+	cs.mu.Unlock()
+	<-cs.done
+	return cs.res, cs.err
 }
 
 // Register registers handler for procedure. Invocations may arrive as
 // soon as the router answered, even before Register returns. When ctx ends
 // first, Register returns ctx's error and a late registration is undone.
 // A reconnecting Session registers it again, with the same options, on
-// each new WAMP session until Unregister.
+// each new WAMP session until Unregister or a revocation.
 func (s *Session) Register(ctx context.Context, procedure wamp.URI, handler Handler, opts ...Option) (*Registration, error) {
 	if handler == nil {
 		return nil, errors.New("client: register: nil handler")
 	}
-	reg := &Registration{s: s, procedure: procedure, options: buildOptions(opts), handler: handler}
+	o, err := buildOptions("register", opts)
+	if err != nil {
+		return nil, err
+	}
+	reg := &Registration{s: s, procedure: procedure, options: o.dict, handler: handler, revoked: make(chan struct{})}
 	req := &request{typ: wamp.TypeRegister}
 	req.settle = func(l *link, a wamp.Message, abandoned bool) {
 		r, ok := a.(*wamp.Registered)
@@ -144,40 +537,99 @@ func (s *Session) Unregister(ctx context.Context, reg *Registration) error {
 // revokeRegistration handles UNREGISTERED with request 0: the router ended
 // a registration itself.
 func (s *Session) revokeRegistration(l *link, details wamp.Dict) {
-	n, ok := wamp.AsInt(details["registration"])
+	n, _ := wamp.AsInt(details["registration"])
+	reason, _ := details["reason"].(string)
 	s.mu.Lock()
-	delete(s.regs, wamp.ID(n))
+	reg := s.regs[wamp.ID(n)]
+	if reg != nil {
+		delete(s.regs, reg.id)
+		reg.reason = reason
+		close(reg.revoked)
+	}
 	s.mu.Unlock()
-	l.log.Info("registration revoked by the router", "registration", n, "known", ok, "reason", details["reason"])
+	l.log.Info("registration revoked by the router", "registration", n, "known", reg != nil, "reason", reason)
 }
 
-// invoke starts the handler of an INVOCATION in its own goroutine.
-func (s *Session) invoke(l *link, m *wamp.Invocation) {
+// invoke handles an INVOCATION on the read loop: a new one starts its
+// handler in its own goroutine, a later part of a progressive one goes to
+// its handler. It returns false when the router broke the protocol.
+func (s *Session) invoke(l *link, m *wamp.Invocation) bool {
+	more, _ := m.Details["progress"].(bool)
 	s.mu.Lock()
+	if inv := l.invocations[m.Request]; inv != nil {
+		if !inv.more {
+			s.mu.Unlock()
+			s.protocolViolation(l, fmt.Sprintf("INVOCATION %d is already running and expects no more parts", m.Request))
+			return false
+		}
+		inv.parts = append(inv.parts, &Part{Args: m.Args, Kwargs: m.Kwargs, Final: !more})
+		inv.more = more
+		s.mu.Unlock()
+		select {
+		case inv.wake <- struct{}{}:
+		default:
+		}
+		return true
+	}
+	if l.cut.take(m.Request, !more) {
+		s.mu.Unlock()
+		return true // a late part of an invocation already answered
+	}
 	reg := s.regs[m.Registration]
-	s.mu.Unlock()
 	if reg == nil {
+		s.mu.Unlock()
 		s.sendAsync(l, &wamp.ErrorMessage{RequestType: wamp.TypeInvocation, Request: m.Request, Details: wamp.Dict{},
 			Error: wamp.ErrNoSuchRegistration})
+		return true
+	}
+	inv := &Invocation{Args: m.Args, Kwargs: m.Kwargs, Details: m.Details, s: s, l: l, id: m.Request,
+		procedure: reg.procedure, more: more, wake: make(chan struct{}, 1)}
+	inv.ctx, inv.interrupt = context.WithCancelCause(l.handlerCtx)
+	l.invocations[m.Request] = inv
+	s.mu.Unlock()
+	go s.runHandler(l, reg, inv)
+	return true
+}
+
+// interruptInvocation handles INTERRUPT: it cancels the handler's ctx with
+// an *InterruptError. An INTERRUPT for an invocation already answered is
+// dropped.
+func (s *Session) interruptInvocation(l *link, m *wamp.Interrupt) {
+	mode, _ := m.Options["mode"].(string)
+	reason, _ := m.Options["reason"].(string)
+	if reason == "" {
+		reason = string(wamp.ErrCanceled)
+	}
+	s.mu.Lock()
+	inv := l.invocations[m.Request]
+	s.mu.Unlock()
+	if inv == nil {
+		l.log.Debug("INTERRUPT for an invocation already answered", "invocation", uint64(m.Request))
 		return
 	}
-	go s.runHandler(l, reg, m)
+	inv.interrupt(&InterruptError{Mode: mode, Reason: wamp.URI(reason)})
 }
 
 // runHandler runs a procedure handler and sends its YIELD or ERROR on l,
 // the WAMP session that the INVOCATION came on.
-func (s *Session) runHandler(l *link, reg *Registration, m *wamp.Invocation) {
-	ctx, cancel := context.WithCancel(l.handlerCtx)
-	defer cancel()
-	res, err := s.callHandler(ctx, reg, &Invocation{Args: m.Args, Kwargs: m.Kwargs, Details: m.Details})
+func (s *Session) runHandler(l *link, reg *Registration, inv *Invocation) {
+	defer inv.interrupt(nil)
+	res, err := s.callHandler(inv.ctx, reg, inv)
+	s.mu.Lock()
+	inv.answered = true
+	delete(l.invocations, inv.id)
+	if inv.more {
+		l.cut.add(inv.id)
+	}
+	s.mu.Unlock()
 	var reply wamp.Message
 	switch {
 	case err != nil:
-		reply = invocationError(m.Request, err)
+		reply = invocationError(inv.ctx, inv.id, err)
 	case res == nil:
-		reply = &wamp.Yield{Request: m.Request, Options: wamp.Dict{}}
+		reply = &wamp.Yield{Request: inv.id, Options: wamp.Dict{}}
 	default:
-		reply = &wamp.Yield{Request: m.Request, Options: wamp.Dict{}, Args: res.Args, Kwargs: res.Kwargs}
+		reply = &wamp.Yield{Request: inv.id, Options: wamp.Dict{}, Args: res.Args, Kwargs: res.Kwargs}
 	}
 	if err := l.send(reply); err != nil {
 		l.log.Debug("cannot answer invocation", "procedure", string(reg.procedure), "error", err)
@@ -195,14 +647,50 @@ func (s *Session) callHandler(ctx context.Context, reg *Registration, inv *Invoc
 	return reg.handler(ctx, inv)
 }
 
-// invocationError is the ERROR answering an invocation whose handler
-// failed with err.
-func invocationError(request wamp.ID, err error) *wamp.ErrorMessage {
+// invocationError is the ERROR answering an invocation whose handler,
+// run with ctx, failed with err.
+func invocationError(ctx context.Context, request wamp.ID, err error) *wamp.ErrorMessage {
 	m := &wamp.ErrorMessage{RequestType: wamp.TypeInvocation, Request: request, Details: wamp.Dict{}}
 	if e, ok := errors.AsType[*wamp.Error](err); ok && wamp.ValidURI(e.URI, false, false) {
 		m.Error, m.Args, m.Kwargs = e.URI, e.Args, e.Kwargs
 		return m
 	}
+	if ie, ok := errors.AsType[*InterruptError](context.Cause(ctx)); ok &&
+		(errors.Is(err, ie) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		m.Error, m.Args = wamp.ErrCanceled, wamp.List{ie.Error()}
+		if ie.Reason == wamp.ErrTimeout {
+			m.Error = wamp.ErrTimeout
+		}
+		return m
+	}
 	m.Error, m.Args = RuntimeErrorURI, wamp.List{err.Error()}
 	return m
+}
+
+// cutRing remembers the last invocations that were answered while their
+// caller still streamed parts, so that the parts already on their way are
+// dropped rather than taken for new invocations. The router stops
+// forwarding parts once it has the answer, so a few entries suffice.
+type cutRing struct {
+	ids  [16]wamp.ID
+	next int
+}
+
+func (r *cutRing) add(id wamp.ID) {
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % len(r.ids)
+}
+
+// take reports whether id is a cut invocation, and forgets it with its
+// final part.
+func (r *cutRing) take(id wamp.ID, final bool) bool {
+	for i, x := range r.ids {
+		if x == id && id != 0 {
+			if final {
+				r.ids[i] = 0
+			}
+			return true
+		}
+	}
+	return false
 }

@@ -145,8 +145,9 @@ class Bridge {
   constructor(fns) {
     this.fns = fns;
     this.last = 0;
-    this.pending = new Map(); // request number → {resolve, reject}
+    this.pending = new Map(); // request number → {resolve, reject, progress}
     this.sessions = new Map(); // session number → session state
+    this.invocations = new Map(); // invocation token → AbortController of details.signal
     this.dead = null;
     fns.init((kind, n, data) => {
       // Go called in: never throw back into it.
@@ -161,13 +162,42 @@ class Bridge {
   // request calls bridge function op(sid, req, ...args) and returns the
   // promise that Go settles with "resolve" or "reject".
   request(op, sid, ...args) {
+    return this.start(op, sid, args, null, null);
+  }
+
+  // start is request with what only calls have: progress receives each
+  // progressive result (host "progress"), and signal's abort rejects at
+  // once with signal.reason and tells Go to cancel the call.
+  start(op, sid, args, progress, signal) {
     return new Promise((resolve, reject) => {
       if (this.dead) {
         reject(this.dead);
         return;
       }
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
       const req = ++this.last;
-      this.pending.set(req, { resolve, reject });
+      let onAbort;
+      const unlisten = () => signal?.removeEventListener('abort', onAbort);
+      this.pending.set(req, {
+        resolve: (v) => { unlisten(); resolve(v); },
+        reject: (e) => { unlisten(); reject(e); },
+        progress,
+      });
+      if (signal) {
+        onAbort = () => {
+          if (!this.pending.delete(req)) return;
+          reject(signal.reason);
+          try {
+            this.fns.cancel(req);
+          } catch (e) {
+            report(e);
+          }
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       let bad;
       try {
         bad = this.fns[op](sid, req, ...args);
@@ -176,6 +206,7 @@ class Bridge {
       }
       if (bad) {
         this.pending.delete(req);
+        unlisten();
         reject(typeof bad === 'string' ? new TypeError(bad) : bad);
       }
     });
@@ -199,6 +230,24 @@ class Bridge {
       else p.reject(requestError(decode(data)));
       return;
     }
+    if (kind === 'progress') {
+      const f = this.pending.get(n)?.progress;
+      if (!f) return;
+      const [a, k, d] = decode(data);
+      // Queued before the call's resolution: every onProgress runs first.
+      later(() => f(new Result(a ?? [], k ?? {}, d ?? {})));
+      return;
+    }
+    if (kind === 'interrupt') {
+      const c = this.invocations.get(n);
+      if (!c) return;
+      this.invocations.delete(n);
+      const [uri, mode, message] = decode(data);
+      const reason = new WampError(uri, [message]);
+      reason.mode = mode;
+      c.abort(reason);
+      return;
+    }
     const s = this.sessions.get(n);
     if (!s) return;
     if (kind === 'open') opened(s, decode(data));
@@ -211,6 +260,8 @@ class Bridge {
     this.dead = err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    for (const c of this.invocations.values()) c.abort(err);
+    this.invocations.clear();
     for (const s of this.sessions.values()) {
       closed(s, { reason: 'lost', willRetry: false, message: messageOf(err) });
     }
@@ -291,14 +342,41 @@ function errorOf(e) {
   return encode([1, RUNTIME_ERROR, [messageOf(e)], null]);
 }
 
-async function runProcedure(bridge, handler, token, payload) {
+// invocationDetails builds what a procedure receives as details: the
+// INVOCATION's, plus signal (aborted on INTERRUPT), progress (a function,
+// when the caller asked for progressive results) and next (when the caller
+// streams its arguments). The INVOCATION's own boolean "progress" is what
+// next stands for.
+function invocationDetails(bridge, sid, token, raw, signal) {
+  const details = { ...raw, signal };
+  delete details.progress;
+  if (raw.receive_progress === true) {
+    details.progress = (args, kwargs) => {
+      const bad = bridge.fns.progress(token, encode([args ?? [], kwargs ?? null]));
+      if (bad) throw new Error(bad);
+    };
+  }
+  if (raw.progress === true) {
+    details.next = async () => {
+      const part = decode(await bridge.request('next', sid, token));
+      return part && { args: part[0] ?? [], kwargs: part[1] ?? {}, final: part[2] };
+    };
+  }
+  return details;
+}
+
+async function runProcedure(bridge, sid, handler, token, payload) {
   let answer;
+  const controller = new AbortController();
+  bridge.invocations.set(token, controller);
   try {
-    const [args, kwargs, details] = decode(payload);
-    answer = yieldOf(await handler(args ?? [], kwargs ?? {}, details ?? {}));
+    const [args, kwargs, raw] = decode(payload);
+    const details = invocationDetails(bridge, sid, token, raw ?? {}, controller.signal);
+    answer = yieldOf(await handler(args ?? [], kwargs ?? {}, details));
   } catch (e) {
     answer = errorOf(e);
   }
+  bridge.invocations.delete(token);
   bridge.settle(token, answer);
 }
 
@@ -368,7 +446,14 @@ export class Session {
 
   async call(procedure, args, kwargs, options) {
     checkString('procedure', procedure);
-    const data = await this.#request('call', procedure, encode([args ?? [], kwargs ?? null, options ?? null]));
+    const { onProgress, signal, cancelMode, ...wampOptions } = options ?? {};
+    if (onProgress != null) checkFunction('options.onProgress', onProgress);
+    if (signal != null && (typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+      throw new TypeError('wampkit: options.signal must be an AbortSignal');
+    }
+    const local = { progress: onProgress != null, cancelMode: cancelMode ?? null };
+    const payload = encode([args ?? [], kwargs ?? null, wampOptions, local]);
+    const data = await this.#s.bridge.start('call', this.#s.sid, [procedure, payload], onProgress ?? null, signal ?? null);
     const [a, k, d] = decode(data);
     return new Result(a ?? [], k ?? {}, d ?? {});
   }
@@ -376,10 +461,10 @@ export class Session {
   async register(procedure, handler, options) {
     checkString('procedure', procedure);
     checkFunction('handler', handler);
-    const bridge = this.#s.bridge;
+    const { bridge, sid } = this.#s;
     // Go calls invoke while it runs; the handler runs on its own, later.
     const invoke = (token, payload) => {
-      queueMicrotask(() => runProcedure(bridge, handler, token, payload));
+      queueMicrotask(() => runProcedure(bridge, sid, handler, token, payload));
     };
     const data = await this.#request('register', procedure, encode(options ?? null), invoke);
     const [handle, id] = JSON.parse(data);

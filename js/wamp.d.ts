@@ -98,18 +98,42 @@ export interface ConnectOptions {
   wasmUrl?: string;
 }
 
-/** WAMP options of a request, passed as they are (e.g. { disclose_me: true }). */
+/** WAMP options of a request, passed to the router as they are (e.g. { x_custom: 1 }). */
 export interface RequestOptions {
   [key: string]: Value | undefined;
 }
 
-export interface CallOptions extends RequestOptions {
+/** Options of a call: the WAMP options passed to the router, plus onProgress, signal and cancelMode, which the client handles. */
+export interface CallOptions {
+  [key: string]: Value | undefined | ((result: Result) => void) | AbortSignal;
   /**
-   * Milliseconds to wait for the result. The bridge rejects with
-   * WampError 'wamp.error.timeout' when it passes; the option is also
-   * sent to the router.
+   * Milliseconds the router gives the call (call_timeout): past it the
+   * call rejects with WampError 'wamp.error.timeout' and the callee is
+   * interrupted. Against a router that does not announce call_timeout,
+   * the client itself gives up after it (and sends CANCEL).
    */
   timeout?: number;
+  /** Disclose this session to the callee (details.caller, caller_authid, caller_authrole). */
+  disclose_me?: boolean;
+  /**
+   * Receives each progressive result, in order, before the promise
+   * resolves with the final one (result.details.progress is true).
+   * Setting it sends receive_progress.
+   */
+  onProgress?: (result: Result) => void;
+  /**
+   * Aborting it cancels the call: the promise rejects at once with
+   * signal.reason (a DOMException 'AbortError' for controller.abort(),
+   * 'TimeoutError' for AbortSignal.timeout()), and the router gets CANCEL
+   * in cancelMode. A signal already aborted rejects without calling.
+   */
+  signal?: AbortSignal;
+  /**
+   * What the router does with the callee on abort: 'killnowait' (default:
+   * interrupt it, answer at once), 'kill' (interrupt it, wait for its
+   * answer, which the page no longer hears) or 'skip' (let it finish).
+   */
+  cancelMode?: 'skip' | 'kill' | 'killnowait';
 }
 
 export interface PublishOptions extends RequestOptions {
@@ -117,16 +141,97 @@ export interface PublishOptions extends RequestOptions {
   acknowledge?: boolean;
   /** Leave the publisher out of the receivers (router default true). */
   exclude_me?: boolean;
+  /** Disclose this session to subscribers (details.publisher, publisher_authid, publisher_authrole). */
+  disclose_me?: boolean;
+  /** Keep this event as the topic's retained one, for subscribers that ask with get_retained. */
+  retain?: boolean;
+  /** Session IDs that do not receive it. */
+  exclude?: number[];
+  /** Only these session IDs may receive it. */
+  eligible?: number[];
+  /** authids that do not receive it. */
+  exclude_authid?: string[];
+  /** Only these authids may receive it. */
+  eligible_authid?: string[];
+  /** authroles that do not receive it. */
+  exclude_authrole?: string[];
+  /** Only these authroles may receive it. */
+  eligible_authrole?: string[];
 }
 
 export interface RegisterOptions extends RequestOptions {
-  /** 'exact' (default), 'prefix' or 'wildcard'. */
+  /** 'exact' (default), 'prefix' or 'wildcard'; details.procedure tells the URI called. */
   match?: 'exact' | 'prefix' | 'wildcard';
+  /**
+   * Shared registration: 'single' (default, one callee), 'roundrobin',
+   * 'random', 'first' or 'last'. Every callee of the procedure must use the
+   * same policy ('wamp.error.procedure_exists_with_different_invocation_policy').
+   */
+  invoke?: 'single' | 'roundrobin' | 'random' | 'first' | 'last';
+  /** Disclose every caller to this procedure, as if each used disclose_me. */
+  disclose_caller?: boolean;
 }
 
 export interface SubscribeOptions extends RequestOptions {
-  /** 'exact' (default), 'prefix' or 'wildcard'. */
+  /** 'exact' (default), 'prefix' or 'wildcard'; details.topic tells the topic published to. */
   match?: 'exact' | 'prefix' | 'wildcard';
+  /** Receive the retained events this subscription covers at once (details.retained true). */
+  get_retained?: boolean;
+}
+
+/** A later part of a call whose caller streams its arguments (progressive call invocations). */
+export interface Part {
+  args: Args;
+  kwargs: Kwargs;
+  /** The caller's last part. */
+  final: boolean;
+}
+
+/** What a procedure receives as details: the INVOCATION's details, plus functions of the page. */
+export interface InvocationDetails {
+  /** The URI called: the concrete one for a pattern registration. */
+  procedure: string;
+  /** The caller's session ID, when disclosed (disclose_me, disclose_caller). */
+  caller?: number;
+  caller_authid?: string;
+  caller_authrole?: string;
+  /** The caller asked for progressive results: details.progress exists. */
+  receive_progress?: boolean;
+  /** The call's timeout in milliseconds, when it has one. */
+  timeout?: number;
+  /**
+   * Present when the caller asked for progressive results: sends one
+   * before the procedure returns its final value. Throws once the
+   * procedure answered or was interrupted.
+   */
+  progress?: (args?: Args | null, kwargs?: Kwargs | null) => void;
+  /**
+   * Present when the caller streams its arguments: resolves with the next
+   * part, or null after the last one (args holds the first part).
+   */
+  next?: () => Promise<Part | null>;
+  /**
+   * Aborted when the router interrupts the invocation (the caller canceled
+   * the call, or it timed out) or the session ends. signal.reason is a
+   * WampError 'wamp.error.canceled' or 'wamp.error.timeout' with a mode
+   * property; the client has then answered already and the procedure's
+   * value or throw is dropped.
+   */
+  signal: AbortSignal;
+  [key: string]: unknown;
+}
+
+/** What an event handler receives as details. */
+export interface EventDetails {
+  /** The topic published to: the concrete one for a pattern subscription. */
+  topic: string;
+  /** The publisher's session ID, when it disclosed itself. */
+  publisher?: number;
+  publisher_authid?: string;
+  publisher_authrole?: string;
+  /** A retained event sent because of get_retained, not a new publication. */
+  retained?: boolean;
+  [key: string]: Value | undefined;
 }
 
 /**
@@ -156,14 +261,14 @@ export class WampError extends Error {
 }
 
 /**
- * A procedure: called with the call's arguments and the INVOCATION's
- * details. Its return value v yields [v] (undefined yields no arguments;
- * a Result yields its args and kwargs); it may be async.
+ * A procedure: called with the call's arguments and details. Its return
+ * value v yields [v] (undefined yields no arguments; a Result yields its
+ * args and kwargs); it may be async.
  */
-export type Procedure = (args: Args, kwargs: Kwargs, details: Details) => unknown;
+export type Procedure = (args: Args, kwargs: Kwargs, details: InvocationDetails) => unknown;
 
 /** An event handler. Events reach it in order; what it throws or rejects is reported (reportError). */
-export type EventHandler = (args: Args, kwargs: Kwargs, details: Details) => void | Promise<void>;
+export type EventHandler = (args: Args, kwargs: Kwargs, details: EventDetails) => void | Promise<void>;
 
 export class Registration {
   readonly session: Session;
@@ -191,7 +296,10 @@ export class Session {
   /** Whether the session is joined now (false while it reconnects and after it closed). */
   readonly isOpen: boolean;
 
-  /** Calls a procedure; rejects with a WampError when the callee or the router answers ERROR. */
+  /**
+   * Calls a procedure; rejects with a WampError when the callee or the
+   * router answers ERROR, with options.signal's reason when it is aborted.
+   */
   call(procedure: string, args?: Args | null, kwargs?: Kwargs | null, options?: CallOptions | null): Promise<Result>;
   /** Registers a procedure. */
   register(procedure: string, handler: Procedure, options?: RegisterOptions | null): Promise<Registration>;

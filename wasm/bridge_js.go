@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"syscall/js"
 	"time"
@@ -33,9 +34,25 @@ type bridge struct {
 	host js.Value // host(kind, n, data), set by init
 
 	mu       sync.Mutex
-	sessions map[int]*handle       // by the shim's session number
-	waiters  map[int]chan js.Value // answers awaited from JavaScript, by token
-	last     int                   // last token, registration or subscription number issued
+	sessions map[int]*handle            // by the shim's session number
+	waiters  map[int]*waiter            // answers awaited from JavaScript, by token
+	calls    map[int]context.CancelFunc // calls in flight, by the shim's request number
+	last     int                        // last token, registration or subscription number issued
+}
+
+// waiter awaits the page's answer to an invocation or a challenge. For an
+// invocation it also holds what the procedure sends before its answer
+// (details.progress) and what details.next reads.
+type waiter struct {
+	answer chan js.Value // capacity 1
+
+	inv *client.Invocation // nil for a challenge
+	ctx context.Context    // the handler's
+
+	// progress holds the page's progressive results in order, guarded by
+	// bridge.mu: the page may send several before Go runs again.
+	progress [][]byte
+	wake     chan struct{} // capacity 1: progress is not empty
 }
 
 // handle is a session as the shim sees it.
@@ -47,7 +64,7 @@ type handle struct {
 }
 
 func newBridge() *bridge {
-	return &bridge{sessions: map[int]*handle{}, waiters: map[int]chan js.Value{}}
+	return &bridge{sessions: map[int]*handle{}, waiters: map[int]*waiter{}, calls: map[int]context.CancelFunc{}}
 }
 
 // object returns the bridge as the JavaScript object the shim uses. Its
@@ -68,6 +85,7 @@ func (b *bridge) object() js.Value {
 	def("init", "f", b.init)
 	def("connect", "ns", b.connect)
 	def("call", "nnss", b.call)
+	def("cancel", "n", b.cancel)
 	def("register", "nnssf", b.register)
 	def("unregister", "nnn", b.unregister)
 	def("subscribe", "nnssf", b.subscribe)
@@ -75,6 +93,8 @@ func (b *bridge) object() js.Value {
 	def("publish", "nnss", b.publish)
 	def("leave", "nn", b.leave)
 	def("settle", "ns", b.settle)
+	def("progress", "ns", b.progress)
+	def("next", "nnn", b.next)
 	return o
 }
 
@@ -99,8 +119,10 @@ func checkArgs(args []js.Value, spec string) error {
 	return nil
 }
 
-// notify calls the shim's host function: kind "resolve" or "reject" with
-// a request number, "open", "close" or "challenge" with a session number.
+// notify calls the shim's host function: kind "resolve", "reject" or
+// "progress" (a progressive result of a call) with a request number;
+// "open", "close" or "challenge" with a session number; "interrupt" with
+// the token of an invocation whose handler was stopped.
 func (b *bridge) notify(kind string, n int, data []byte) {
 	b.host.Invoke(kind, n, string(data))
 }
@@ -212,14 +234,15 @@ func (b *bridge) drop(h *handle) {
 	b.mu.Unlock()
 }
 
-// await registers a token for an answer from JavaScript (bridge.settle).
-func (b *bridge) await() (int, chan js.Value) {
-	ch := make(chan js.Value, 1)
+// await registers a token for an answer from JavaScript (bridge.settle);
+// inv and ctx are those of an invocation, nil for a challenge.
+func (b *bridge) await(inv *client.Invocation, ctx context.Context) (int, *waiter) {
+	w := &waiter{answer: make(chan js.Value, 1), inv: inv, ctx: ctx, wake: make(chan struct{}, 1)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.last++
-	b.waiters[b.last] = ch
-	return b.last, ch
+	b.waiters[b.last] = w
+	return b.last, w
 }
 
 // forget drops a token whose answer is no longer awaited.
@@ -230,27 +253,91 @@ func (b *bridge) forget(token int) {
 }
 
 // settle(token, data) delivers the answer to an invocation or a challenge.
-// An answer that comes too late (the session ended) is dropped.
+// An answer that comes too late (the session ended, the invocation was
+// interrupted) is dropped.
 func (b *bridge) settle(args []js.Value) error {
 	token := args[0].Int()
 	b.mu.Lock()
-	ch := b.waiters[token]
+	w := b.waiters[token]
 	delete(b.waiters, token)
 	b.mu.Unlock()
-	if ch != nil {
-		ch <- args[1]
+	if w != nil {
+		w.answer <- args[1]
 	}
 	return nil
 }
 
-// ask passes a request to JavaScript through send, which receives the
+// progress(token, [args, kwargs]) queues a progressive result of the
+// invocation token, sent before its answer and in order.
+func (b *bridge) progress(args []js.Value) error {
+	token, data := args[0].Int(), []byte(args[1].String())
+	b.mu.Lock()
+	w := b.waiters[token]
+	if w == nil || w.inv == nil {
+		b.mu.Unlock()
+		return errors.New("wampkit: progress: the procedure already answered or was interrupted")
+	}
+	w.progress = append(w.progress, data)
+	b.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// sendProgress sends the queued progressive results of w.
+func (b *bridge) sendProgress(w *waiter) {
+	for {
+		b.mu.Lock()
+		if len(w.progress) == 0 {
+			b.mu.Unlock()
+			return
+		}
+		data := w.progress[0]
+		w.progress = w.progress[1:]
+		b.mu.Unlock()
+		args, kwargs, err := decodeProgress(data)
+		if err == nil {
+			err = w.inv.Progress(args, kwargs)
+		}
+		if err != nil {
+			js.Global().Get("console").Call("warn", "wampkit: progressive result not sent: "+err.Error())
+		}
+	}
+}
+
+// next(sid, req, token) resolves with the next part of the progressive
+// call invocation token, [args, kwargs, final], or null after the last.
+func (b *bridge) next(args []js.Value) error {
+	req, token := args[1].Int(), args[2].Int()
+	b.finish(req, func() ([]byte, error) {
+		b.mu.Lock()
+		w := b.waiters[token]
+		b.mu.Unlock()
+		if w == nil || w.inv == nil {
+			return nil, errors.New("wampkit: next: the procedure already answered or was interrupted")
+		}
+		p, err := w.inv.Next(w.ctx)
+		if errors.Is(err, io.EOF) {
+			return []byte("null"), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return encodePart(p)
+	})
+	return nil
+}
+
+// ask passes a challenge to JavaScript through send, which receives the
 // token to settle, and waits for the answer or ctx.
 func (b *bridge) ask(ctx context.Context, send func(token int)) ([]byte, error) {
-	token, ch := b.await()
+	token, w := b.await(nil, nil)
 	defer b.forget(token)
 	send(token)
 	select {
-	case v := <-ch:
+	case v := <-w.answer:
 		return []byte(v.String()), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -273,37 +360,57 @@ func (b *bridge) challenge(ctx context.Context, sid int, c *wamp.Challenge) (str
 }
 
 // call(sid, req, procedure, payload) calls a procedure; payload is
-// [args, kwargs, options] and the result [args, kwargs, details].
+// [args, kwargs, options, local] (see decodeCall) and the result
+// [args, kwargs, details]. Each progressive result reaches the shim as
+// "progress" with the request number. cancel(req) cancels it.
 func (b *bridge) call(args []js.Value) error {
 	sid, req, procedure, payload := args[0].Int(), args[1].Int(), args[2].String(), args[3].String()
+	ctx, cancel := context.WithCancel(context.Background())
+	b.mu.Lock()
+	b.calls[req] = cancel
+	b.mu.Unlock()
 	b.finish(req, func() ([]byte, error) {
+		defer func() {
+			b.mu.Lock()
+			delete(b.calls, req)
+			b.mu.Unlock()
+			cancel()
+		}()
 		_, s, err := b.session(sid)
 		if err != nil {
 			return nil, err
 		}
-		r, err := decodeRequest([]byte(payload))
+		c, err := decodeCall([]byte(payload))
 		if err != nil {
 			return nil, err
 		}
-		timeout, err := callTimeout(r.options)
-		if err != nil {
-			return nil, err
+		onProgress := func(r *client.Result) {
+			data, err := encodeTriple(r.Args, r.Kwargs, r.Details)
+			if err != nil {
+				js.Global().Get("console").Call("warn", "wampkit: progressive result dropped: it has no JSON form: "+err.Error())
+				return
+			}
+			b.notify("progress", req, data)
 		}
-		ctx := context.Background()
-		if timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, timeout)
-			defer cancel()
-		}
-		res, err := s.Call(ctx, wamp.URI(procedure), r.args, r.kwargs, optionsOf(r.options)...)
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = wamp.NewError(wamp.ErrTimeout, fmt.Sprintf("no result for %s within %v", procedure, timeout))
-		}
+		res, err := s.Call(ctx, wamp.URI(procedure), c.args, c.kwargs, c.clientOptions(onProgress)...)
 		if err != nil {
 			return nil, err
 		}
 		return encodeTriple(res.Args, res.Kwargs, res.Details)
 	})
+	return nil
+}
+
+// cancel(req) cancels call req: the client sends CANCEL. The shim has
+// already rejected the call's promise.
+func (b *bridge) cancel(args []js.Value) error {
+	req := args[0].Int()
+	b.mu.Lock()
+	cancel := b.calls[req]
+	b.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 	return nil
 }
 
@@ -337,18 +444,31 @@ func (b *bridge) register(args []js.Value) error {
 }
 
 // procedure returns the client handler that runs the JavaScript
-// procedure fn.
+// procedure fn: fn(token, [args, kwargs, details]). Until the page
+// settles token, it sends the page's progressive results; when the
+// invocation is interrupted (or its session ends) it tells the page
+// ("interrupt", token) and answers at once, as Handler describes.
 func (b *bridge) procedure(fn js.Value) client.Handler {
 	return func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
-		payload, err := encodeTriple(inv.Args, inv.Kwargs, inv.Details)
+		payload, err := encodeTriple(inv.Args, inv.Kwargs, invocationDetails(inv))
 		if err != nil {
 			return nil, fmt.Errorf("wampkit: the invocation has no JSON form: %w", err)
 		}
-		outcome, err := b.ask(ctx, func(token int) { fn.Invoke(token, string(payload)) })
-		if err != nil {
-			return nil, err
+		token, w := b.await(inv, ctx)
+		defer b.forget(token)
+		fn.Invoke(token, string(payload))
+		for {
+			select {
+			case <-w.wake:
+				b.sendProgress(w)
+			case v := <-w.answer:
+				b.sendProgress(w)
+				return decodeOutcome([]byte(v.String()))
+			case <-ctx.Done():
+				b.notify("interrupt", token, encodeInterrupt(context.Cause(ctx)))
+				return nil, ctx.Err()
+			}
 		}
-		return decodeOutcome(outcome)
 	}
 }
 
@@ -404,7 +524,7 @@ func (b *bridge) subscribe(args []js.Value) error {
 // JavaScript function fn.
 func eventHandler(fn js.Value) client.EventHandler {
 	return func(ev *client.Event) {
-		payload, err := encodeTriple(ev.Args, ev.Kwargs, ev.Details)
+		payload, err := encodeTriple(ev.Args, ev.Kwargs, eventDetails(ev))
 		if err != nil {
 			js.Global().Get("console").Call("warn", "wampkit: event dropped: it has no JSON form: "+err.Error())
 			return

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"time"
@@ -70,10 +71,79 @@ func optionsOf(d wamp.Dict) []client.Option {
 	return opts
 }
 
+// callRequest is a decoded call payload: the JSON array
+// [args, kwargs, options, local], where local is null or the object
+// {progress, cancelMode} of what the shim handles itself: progress tells
+// that the page passed onProgress, cancelMode is options.cancelMode.
+type callRequest struct {
+	request
+	timeout    time.Duration // options.timeout, removed from options
+	progress   bool
+	cancelMode string
+}
+
+// decodeCall decodes and checks a call payload.
+func decodeCall(data []byte) (callRequest, error) {
+	l, err := decodeList(data, "call", 4)
+	if err != nil {
+		return callRequest{}, err
+	}
+	var c callRequest
+	if c.args, err = listAt(l, 0, "args"); err != nil {
+		return callRequest{}, err
+	}
+	if c.kwargs, err = dictAt(l, 1, "kwargs"); err != nil {
+		return callRequest{}, err
+	}
+	if c.options, err = dictAt(l, 2, "options"); err != nil {
+		return callRequest{}, err
+	}
+	if c.timeout, err = callTimeout(c.options); err != nil {
+		return callRequest{}, err
+	}
+	if c.timeout > 0 {
+		c.options = maps.Clone(c.options)
+		delete(c.options, "timeout")
+	}
+	local, err := dictAt(l, 3, "local")
+	if err != nil {
+		return callRequest{}, err
+	}
+	c.progress, _ = wamp.AsBool(local["progress"])
+	switch m := local["cancelMode"].(type) {
+	case nil:
+	case string:
+		switch m {
+		case client.CancelSkip, client.CancelKill, client.CancelKillNoWait:
+			c.cancelMode = m
+		default:
+			return callRequest{}, fmt.Errorf("options.cancelMode %q: want skip, kill or killnowait", m)
+		}
+	default:
+		return callRequest{}, fmt.Errorf("options.cancelMode: want a string, got %s", jsonKind(m))
+	}
+	return c, nil
+}
+
+// clientOptions returns the client options of the call; onProgress
+// receives the progressive results when the page asked for them.
+func (c *callRequest) clientOptions(onProgress func(*client.Result)) []client.Option {
+	opts := optionsOf(c.options)
+	if c.timeout > 0 {
+		opts = append(opts, client.WithTimeout(c.timeout))
+	}
+	if c.progress {
+		opts = append(opts, client.Progress(onProgress))
+	}
+	if c.cancelMode != "" {
+		opts = append(opts, client.CancelMode(c.cancelMode))
+	}
+	return opts
+}
+
 // callTimeout reads the "timeout" option of a call, in milliseconds, as
-// Autobahn|JS spells it. The router may enforce it; the bridge bounds its
-// own wait with it too, since a router that ignores the option would
-// otherwise leave the caller waiting forever. Zero means no timeout.
+// Autobahn|JS spells it; the client sends it on and the router enforces
+// it (client.WithTimeout). Zero means no timeout.
 func callTimeout(options wamp.Dict) (time.Duration, error) {
 	v, ok := options["timeout"]
 	if !ok || v == nil {
@@ -84,6 +154,79 @@ func callTimeout(options wamp.Dict) (time.Duration, error) {
 		return 0, fmt.Errorf("options.timeout: want a number of milliseconds, got %v", v)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// decodeProgress decodes what a procedure passes to details.progress:
+// [args, kwargs].
+func decodeProgress(data []byte) (wamp.List, wamp.Dict, error) {
+	l, err := decodeList(data, "progress", 2)
+	if err != nil {
+		return nil, nil, err
+	}
+	args, err := listAt(l, 0, "args")
+	if err != nil {
+		return nil, nil, err
+	}
+	kwargs, err := dictAt(l, 1, "kwargs")
+	if err != nil {
+		return nil, nil, err
+	}
+	return args, kwargs, nil
+}
+
+// encodePart encodes a later part of a progressive call invocation as
+// [args, kwargs, final], what details.next() resolves with.
+func encodePart(p *client.Part) ([]byte, error) {
+	return codec.AppendJSONValue(nil, wamp.List{p.Args, p.Kwargs, p.Final})
+}
+
+// encodeInterrupt encodes why an invocation's handler was stopped, for
+// details.signal: [uri, mode, message]. uri is the INTERRUPT's reason
+// (wamp.error.canceled or wamp.error.timeout), or wamp.error.canceled
+// when the session ended.
+func encodeInterrupt(cause error) []byte {
+	uri, mode := wamp.ErrCanceled, ""
+	if ie, ok := errors.AsType[*client.InterruptError](cause); ok {
+		uri, mode = ie.Reason, ie.Mode
+	}
+	msg := "the session ended"
+	if cause != nil {
+		msg = cause.Error()
+	}
+	b, err := codec.AppendJSONValue(nil, wamp.List{string(uri), mode, msg})
+	if err != nil {
+		b, _ = codec.AppendJSONValue(nil, wamp.List{string(wamp.ErrCanceled), "", "interrupted"})
+	}
+	return b
+}
+
+// invocationDetails returns the details a procedure receives: the
+// INVOCATION's, with "procedure" always set (the registered URI for an
+// exact registration).
+func invocationDetails(inv *client.Invocation) wamp.Dict {
+	if _, ok := inv.Details["procedure"]; ok {
+		return inv.Details
+	}
+	d := maps.Clone(inv.Details)
+	if d == nil {
+		d = wamp.Dict{}
+	}
+	d["procedure"] = string(inv.Procedure())
+	return d
+}
+
+// eventDetails returns the details an event handler receives: the
+// EVENT's, with "topic" always set.
+func eventDetails(ev *client.Event) wamp.Dict {
+	if _, ok := ev.Details["topic"]; ok {
+		return ev.Details
+	}
+	d := maps.Clone(ev.Details)
+	if d == nil {
+		d = wamp.Dict{}
+	}
+	d["topic"] = string(ev.Topic())
+	return d
 }
 
 // encodeTriple encodes [args, kwargs, details], the form in which a call's

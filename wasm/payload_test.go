@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -77,19 +78,90 @@ func TestCallTimeout(t *testing.T) {
 }
 
 func TestOptionsOf(t *testing.T) {
-	opts := optionsOf(wamp.Dict{"match": "prefix", "disclose_me": true})
-	d := wamp.Dict{}
-	for _, o := range opts {
-		o(d)
-	}
-	if !reflect.DeepEqual(d, wamp.Dict{"match": "prefix", "disclose_me": true}) {
-		t.Errorf("options = %v", d)
+	if opts := optionsOf(wamp.Dict{"match": "prefix", "disclose_me": true}); len(opts) != 2 {
+		t.Errorf("optionsOf: %d options, want 2", len(opts))
 	}
 	if d, err := decodeOptions([]byte(`null`)); d != nil || err != nil {
 		t.Errorf("decodeOptions(null) = %v, %v", d, err)
 	}
 	if _, err := decodeOptions([]byte(`[1]`)); err == nil || !strings.Contains(err.Error(), "want an object, got an array") {
 		t.Errorf("decodeOptions([1]) error = %v", err)
+	}
+}
+
+func TestDecodeCall(t *testing.T) {
+	c, err := decodeCall([]byte(`[[1],{"k":2},{"timeout":1500,"disclose_me":true},{"progress":true,"cancelMode":"kill"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.args, wamp.List{int64(1)}) || !reflect.DeepEqual(c.kwargs, wamp.Dict{"k": int64(2)}) ||
+		!reflect.DeepEqual(c.options, wamp.Dict{"disclose_me": true}) || c.timeout != 1500*time.Millisecond ||
+		!c.progress || c.cancelMode != client.CancelKill {
+		t.Errorf("decodeCall = %+v", c)
+	}
+	if n := len(c.clientOptions(func(*client.Result) {})); n != 4 {
+		t.Errorf("clientOptions: %d options, want 4 (disclose_me, timeout, progress, cancel mode)", n)
+	}
+	c, err = decodeCall([]byte(`[null,null,null,null]`))
+	if err != nil || c.progress || c.cancelMode != "" || c.timeout != 0 || len(c.clientOptions(nil)) != 0 {
+		t.Errorf("nulls: %+v, %v", c, err)
+	}
+	for in, want := range map[string]string{
+		`[[],{},{}]`:                       "want 4 elements, got 3",
+		`[[],{},{"timeout":-5},null]`:      "options.timeout: want a number of milliseconds",
+		`[[],{},{},{"cancelMode":"nuke"}]`: `options.cancelMode "nuke": want skip, kill or killnowait`,
+		`[[],{},{},{"cancelMode":1}]`:      "options.cancelMode: want a string, got a number",
+		`[[],{},{},[]]`:                    "local: want an object, got an array",
+		`[{},{},{},null]`:                  "args: want an array, got an object",
+	} {
+		if _, err := decodeCall([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("decodeCall(%s) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestProgressPayloads(t *testing.T) {
+	args, kwargs, err := decodeProgress([]byte(`[["\u0000AQI="],{"n":1}]`))
+	if err != nil || !reflect.DeepEqual(args, wamp.List{[]byte{1, 2}}) || !reflect.DeepEqual(kwargs, wamp.Dict{"n": int64(1)}) {
+		t.Errorf("decodeProgress = %v, %v, %v", args, kwargs, err)
+	}
+	if _, _, err := decodeProgress([]byte(`[1]`)); err == nil {
+		t.Error("decodeProgress([1]) succeeded")
+	}
+	b, err := encodePart(&client.Part{Args: wamp.List{"x"}, Final: true})
+	if err != nil || string(b) != `[["x"],{},true]` {
+		t.Errorf("encodePart = %s, %v", b, err)
+	}
+	for _, tt := range []struct {
+		cause error
+		want  string
+	}{
+		{&client.InterruptError{Mode: "kill", Reason: wamp.ErrCanceled}, `["wamp.error.canceled","kill","client: invocation interrupted (mode \"kill\"): wamp.error.canceled"]`},
+		{&client.InterruptError{Mode: "killnowait", Reason: wamp.ErrTimeout}, `["wamp.error.timeout","killnowait",`},
+		{context.Canceled, `["wamp.error.canceled","","context canceled"]`},
+	} {
+		if got := string(encodeInterrupt(tt.cause)); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("encodeInterrupt(%v) = %s, want %s...", tt.cause, got, tt.want)
+		}
+	}
+}
+
+func TestHandlerDetails(t *testing.T) {
+	inv := &client.Invocation{Details: wamp.Dict{"procedure": "com.example.a.b", "caller": int64(3)}}
+	if d := invocationDetails(inv); !reflect.DeepEqual(d, inv.Details) {
+		t.Errorf("pattern invocation details = %v", d)
+	}
+	inv = &client.Invocation{Details: wamp.Dict{"caller": int64(3)}}
+	if d := invocationDetails(inv); d["caller"] != int64(3) || d["procedure"] == nil || inv.Details["procedure"] != nil {
+		t.Errorf("exact invocation details = %v (and the INVOCATION's %v)", d, inv.Details)
+	}
+	ev := &client.Event{Details: wamp.Dict{"topic": "com.example.t", "retained": true}}
+	if d := eventDetails(ev); !reflect.DeepEqual(d, ev.Details) {
+		t.Errorf("pattern event details = %v", d)
+	}
+	ev = &client.Event{}
+	if d := eventDetails(ev); d["topic"] == nil {
+		t.Errorf("exact event details = %v", d)
 	}
 }
 
