@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/transport/longpoll"
@@ -110,7 +111,11 @@ func dial(ctx context.Context, rawURL string, cfg *Config) (transport.Peer, erro
 	}
 	c, ok := codec.ByName(cfg.Serializer)
 	if !ok {
-		return nil, fmt.Errorf("client: unknown serializer %q (want json, msgpack or cbor)", cfg.Serializer)
+		names := make([]string, len(codec.All))
+		for i, c := range codec.All {
+			names[i] = c.Name()
+		}
+		return nil, fmt.Errorf("client: serializer %q is not in this build (it has %s)", cfg.Serializer, strings.Join(names, ", "))
 	}
 	switch u.Scheme {
 	case "ws", "wss":

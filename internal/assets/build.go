@@ -62,6 +62,11 @@ type Config struct {
 	// wasm_exec.js is taken from this command's `go env GOROOT`, so that the
 	// loader always matches the compiler.
 	Go string
+	// CBOR includes the CBOR serializer in wamp.wasm. Off by default: the
+	// CBOR library weighs about 260 KB of the gzipped download, and JSON
+	// and MessagePack carry everything a page needs; a page that asks for
+	// 'cbor' without it gets a clear error.
+	CBOR bool
 }
 
 // File is one built file.
@@ -122,7 +127,7 @@ func Build(ctx context.Context, cfg Config) (*Bundle, error) {
 		wasm           []byte
 		wasmErr, jsErr error
 	)
-	wg.Go(func() { wasm, wasmErr = buildWasm(ctx, goCmd, root) })
+	wg.Go(func() { wasm, wasmErr = buildWasm(ctx, goCmd, root, cfg.CBOR) })
 	wg.Go(func() { jsErr = bundleJS(root, env[0], files) })
 	wg.Wait()
 	if err := errors.Join(wasmErr, jsErr); err != nil {
@@ -303,14 +308,18 @@ func goEnv(ctx context.Context, goCmd, root string, vars ...string) ([]string, e
 }
 
 // buildWasm compiles root/wasm for the browser and returns the binary.
-func buildWasm(ctx context.Context, goCmd, root string) ([]byte, error) {
+func buildWasm(ctx context.Context, goCmd, root string, withCBOR bool) ([]byte, error) {
 	tmp, err := os.MkdirTemp("", "wampkit-wasm-")
 	if err != nil {
 		return nil, fmt.Errorf("assets: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, "wamp.wasm")
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./wasm")
+	tags := "-tags=nocbor"
+	if withCBOR {
+		tags = "-tags="
+	}
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-ldflags=-s -w", tags, "-o", out, "./wasm")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "CGO_ENABLED=0")
 	var output bytes.Buffer

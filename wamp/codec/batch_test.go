@@ -1,3 +1,5 @@
+//go:build !nocbor
+
 package codec
 
 import (
