@@ -31,7 +31,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"sync"
 	"time"
@@ -90,7 +89,7 @@ const finalSendTimeout = 2 * time.Second
 // sent).
 type Session struct {
 	cfg   Config
-	log   *slog.Logger
+	log   Logger
 	realm string
 	urls  []string // the URL and fallbacks; nil for JoinPeer: no reconnect
 
@@ -121,7 +120,7 @@ type link struct {
 	peer    transport.Peer
 	id      wamp.ID
 	details wamp.Dict
-	log     *slog.Logger
+	log     Logger
 	ids     wamp.SequentialID // request IDs, session scope
 
 	// sendMu serializes peer.Send, which accepts one caller at a time,
@@ -145,12 +144,12 @@ type link struct {
 }
 
 // newLink wraps a joined peer; the caller starts its read loop.
-func newLink(peer transport.Peer, w *wamp.Welcome, log *slog.Logger) *link {
+func newLink(peer transport.Peer, w *wamp.Welcome, log Logger) *link {
 	l := &link{
 		peer:        peer,
 		id:          w.Session,
 		details:     w.Details,
-		log:         log.With("session", uint64(w.Session)),
+		log:         sessionLogger{log, uint64(w.Session)},
 		pending:     map[wamp.ID]*request{},
 		invocations: map[wamp.ID]*Invocation{},
 		done:        make(chan struct{}),

@@ -3,9 +3,9 @@ package client
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/wampkit/wampkit/wamp"
@@ -39,8 +39,9 @@ type Config struct {
 	// AUTHENTICATE message. With no hook, a CHALLENGE aborts the join. An
 	// error aborts the join with wamp.error.authentication_failed.
 	OnChallenge func(ctx context.Context, c *wamp.Challenge) (signature string, extra wamp.Dict, err error)
-	// Logger receives the session's logs. Nil discards them.
-	Logger *slog.Logger
+	// Logger receives the session's logs. A *slog.Logger fits; nil
+	// discards them.
+	Logger Logger
 	// HelloDetails are added to HELLO's details. A key set here replaces
 	// the one the client would send ("roles", "agent", ...).
 	HelloDetails wamp.Dict
@@ -189,7 +190,7 @@ func (cfg *Config) withDefaults() Config {
 		c.Serializer = "json"
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		c.Logger = discardLogger{}
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
@@ -206,7 +207,11 @@ func (cfg *Config) withDefaults() Config {
 func (cfg *Config) validate(urls []string) error {
 	if cfg.Serializer != "" {
 		if _, ok := codec.ByName(cfg.Serializer); !ok {
-			return fmt.Errorf("client: unknown serializer %q (want json, msgpack or cbor)", cfg.Serializer)
+			names := make([]string, len(codec.All))
+			for i, c := range codec.All {
+				names[i] = c.Name()
+			}
+			return fmt.Errorf("client: serializer %q is not in this build (it has %s)", cfg.Serializer, strings.Join(names, ", "))
 		}
 	}
 	for _, u := range urls {
@@ -226,10 +231,13 @@ func checkURL(rawURL string) error {
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
+	if d, ok := schemeDialers[u.Scheme]; ok {
+		return d.check(u)
+	}
 	switch u.Scheme {
 	case "ws", "wss", "http", "https":
 	default:
-		return fmt.Errorf("client: unsupported URL scheme %q in %q (want ws, wss, http or https)", u.Scheme, rawURL)
+		return fmt.Errorf("client: unsupported URL scheme %q in %q (want %s)", u.Scheme, rawURL, wantSchemes())
 	}
 	if u.Host == "" {
 		return fmt.Errorf("client: no host in URL %q", rawURL)
@@ -282,4 +290,46 @@ func (cfg *Config) helloDetails() wamp.Dict {
 	}
 	maps.Copy(d, cfg.HelloDetails)
 	return d
+}
+
+// Logger is what the client logs through: the four levels of *slog.Logger,
+// with the same key-value arguments. It is an interface rather than
+// *slog.Logger so that a browser build, which passes none, links neither
+// log/slog nor the encoding/json that slog's default logger pulls in
+// (about 150 KB of wasm).
+type Logger interface {
+	Debug(msg string, args ...any)
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+	Error(msg string, args ...any)
+}
+
+// discardLogger is the Logger of a Config without one.
+type discardLogger struct{}
+
+func (discardLogger) Debug(string, ...any) {}
+func (discardLogger) Info(string, ...any)  {}
+func (discardLogger) Warn(string, ...any)  {}
+func (discardLogger) Error(string, ...any) {}
+
+// sessionLogger adds the session ID to every line, as slog's With would.
+type sessionLogger struct {
+	Logger
+	session uint64
+}
+
+func (l sessionLogger) Debug(msg string, args ...any) {
+	l.Logger.Debug(msg, append([]any{"session", l.session}, args...)...)
+}
+
+func (l sessionLogger) Info(msg string, args ...any) {
+	l.Logger.Info(msg, append([]any{"session", l.session}, args...)...)
+}
+
+func (l sessionLogger) Warn(msg string, args ...any) {
+	l.Logger.Warn(msg, append([]any{"session", l.session}, args...)...)
+}
+
+func (l sessionLogger) Error(msg string, args ...any) {
+	l.Logger.Error(msg, append([]any{"session", l.session}, args...)...)
 }

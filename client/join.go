@@ -17,7 +17,8 @@ import (
 // Join connects to the router at url and joins realm. The URL's scheme
 // picks the transport: "ws://host:port/path" and "wss://..." are
 // WebSocket, "http://host:port/lp" and "https://..." are long-poll at that
-// base URL. When url cannot be opened, Config.FallbackURLs are tried in
+// base URL; outside the browser, "rs://host:port", "rss://host:port" (TLS)
+// and "unix:///path/to/socket" are raw sockets. When url cannot be opened, Config.FallbackURLs are tried in
 // order; Transport tells which one the session runs on. cfg may be nil;
 // see [Config]. ctx bounds the connection and the join, not the session.
 //
@@ -125,5 +126,8 @@ func dial(ctx context.Context, rawURL string, cfg *Config) (transport.Peer, erro
 			Protocols: []string{codec.Subprotocol(c, true), codec.Subprotocol(c, false)},
 		})
 	}
-	return nil, fmt.Errorf("client: unsupported URL scheme %q in %q (want ws, wss, http or https)", u.Scheme, rawURL)
+	if d, ok := schemeDialers[u.Scheme]; ok {
+		return d.dial(ctx, u, c)
+	}
+	return nil, fmt.Errorf("client: unsupported URL scheme %q in %q (want %s)", u.Scheme, rawURL, wantSchemes())
 }

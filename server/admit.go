@@ -8,37 +8,48 @@ import (
 
 // The admission checks: each action a session asks for passes through one
 // function here after its URI and options are validated and before it
-// takes effect, so that authorization has one place per action. A nil
-// result admits the action; otherwise the *wamp.Error is sent back.
+// takes effect. A nil error admits the action; otherwise the *wamp.Error is
+// sent back (wamp.error.not_authorized, or wamp.error.authorization_failed
+// when a dynamic authorizer could not decide).
 //
-// Today they keep the wamp. namespace to the router: clients may call the
-// meta procedures and subscribe to meta events, never register or publish
-// under it. (Calls to wamp. procedures reach the meta API before any
-// registration, so a pattern registration cannot capture them.)
+// The wamp. namespace belongs to the router: no client may register or
+// publish under it, whatever its role. Calling meta procedures and
+// subscribing to meta events are actions like any other, judged by the
+// role's permissions (allowed to all in a realm without roles). Calls to
+// wamp. procedures reach the meta API before any registration, so a
+// pattern registration cannot capture them.
 
 // reserved reports whether a URI belongs to the router (the meta API).
 func reserved(u wamp.URI) bool { return strings.HasPrefix(string(u), "wamp.") }
 
-func (r *realm) admitCall(s *session, procedure wamp.URI) *wamp.Error {
-	return nil
+// admitCall judges a CALL; disclose tells whether the caller's role
+// discloses it to the callee.
+func (r *realm) admitCall(s *session, procedure wamp.URI, options wamp.Dict) (disclose bool, e *wamp.Error) {
+	d, e := r.authorize(s, actionCall, procedure, options)
+	return d.disclose, e
 }
 
-func (r *realm) admitRegister(s *session, procedure wamp.URI, match string) *wamp.Error {
-	if reserved(procedure) {
+func (r *realm) admitRegister(s *session, procedure wamp.URI, options wamp.Dict) *wamp.Error {
+	if reserved(procedure) && !s.internal {
 		return wamp.NewError(wamp.ErrNotAuthorized, "procedures under wamp. belong to the router")
 	}
-	return nil
+	_, e := r.authorize(s, actionRegister, procedure, options)
+	return e
 }
 
-func (r *realm) admitPublish(s *session, topic wamp.URI) *wamp.Error {
-	if reserved(topic) {
-		return wamp.NewError(wamp.ErrNotAuthorized, "only the router publishes under wamp.")
+// admitPublish judges a PUBLISH; disclose tells whether the publisher's
+// role discloses it to the subscribers.
+func (r *realm) admitPublish(s *session, topic wamp.URI, options wamp.Dict) (disclose bool, e *wamp.Error) {
+	if reserved(topic) && !s.internal {
+		return false, wamp.NewError(wamp.ErrNotAuthorized, "only the router publishes under wamp.")
 	}
-	return nil
+	d, e := r.authorize(s, actionPublish, topic, options)
+	return d.disclose, e
 }
 
-func (r *realm) admitSubscribe(s *session, topic wamp.URI, match string) *wamp.Error {
-	return nil
+func (r *realm) admitSubscribe(s *session, topic wamp.URI, options wamp.Dict) *wamp.Error {
+	_, e := r.authorize(s, actionSubscribe, topic, options)
+	return e
 }
 
 // errorArg is the readable message of an admission error, for sendError.

@@ -191,10 +191,12 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 		fail(wamp.ErrInvalidArgument, err.Error())
 		return
 	}
-	if e := b.realm.admitPublish(s, m.Topic); e != nil {
+	disclose, e := b.realm.admitPublish(s, m.Topic, m.Options)
+	if e != nil {
 		fail(e.URI, errorArg(e))
 		return
 	}
+	pub.disclose = pub.disclose || disclose
 	b.route(pub)
 	if ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: pub.id})
@@ -286,7 +288,7 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 		s.sendError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, "invalid topic URI for match policy "+quote(match))
 		return
 	}
-	if e := b.realm.admitSubscribe(s, m.Topic, match); e != nil {
+	if e := b.realm.admitSubscribe(s, m.Topic, m.Options); e != nil {
 		s.sendError(wamp.TypeSubscribe, m.Request, e.URI, errorArg(e))
 		return
 	}

@@ -74,6 +74,23 @@ type Config struct {
 	// caller's and a callee's state for longer. Default 0: no cap.
 	MaxCallTimeout time.Duration
 
+	// AuthFailuresPerAddress limits failed authentications from one remote
+	// address (one IPv4 address, one IPv6 /64), and AuthFailuresPerAuthID
+	// those for one authid of a realm, so that passwords cannot be guessed
+	// online. Once a bucket is empty, attempts from that address or for
+	// that authid are refused at HELLO, before any key derivation, until a
+	// token comes back. The per-authid bucket is the larger, so that one
+	// address alone cannot lock a user out: it is stopped first. Defaults
+	// DefaultAuthFailuresPerAddress (10, then one per 6 s) and
+	// DefaultAuthFailuresPerAuthID (30, then one per 2 s).
+	AuthFailuresPerAddress RateLimit
+	AuthFailuresPerAuthID  RateLimit
+
+	// AuthorizerTimeout bounds a call to a dynamic authorizer; a late
+	// answer refuses the action. Default DefaultAuthorizerTimeout (5 s).
+	// (A dynamic authenticator is bounded by HelloTimeout.)
+	AuthorizerTimeout time.Duration
+
 	// Logger receives the router's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -90,6 +107,16 @@ type RealmConfig struct {
 	// session ID (PUBLISH.Options.exclude or eligible) are never kept, as
 	// the specification asks. Default: none.
 	EventHistory []EventHistoryConfig
+
+	// Auth configures authentication. The zero value admits anonymous
+	// sessions only.
+	Auth AuthConfig
+
+	// Roles configures authorization. With none, every session may do
+	// everything (but register or publish under wamp.); with roles, a
+	// session may do only what its role's permissions allow, and a
+	// principal whose role is not listed cannot join.
+	Roles []RoleConfig
 }
 
 // EventHistoryConfig is one event history rule of a realm.
@@ -131,33 +158,78 @@ func (c Config) withDefaults() Config {
 	if c.GoodbyeTimeout <= 0 {
 		c.GoodbyeTimeout = 2 * time.Second
 	}
+	if c.AuthFailuresPerAddress == (RateLimit{}) {
+		c.AuthFailuresPerAddress = DefaultAuthFailuresPerAddress
+	}
+	if c.AuthFailuresPerAuthID == (RateLimit{}) {
+		c.AuthFailuresPerAuthID = DefaultAuthFailuresPerAuthID
+	}
+	if c.AuthorizerTimeout <= 0 {
+		c.AuthorizerTimeout = DefaultAuthorizerTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
 }
 
-func (c Config) validate() error {
+// Validate reports every mistake in c, each as a *ConfigError joined
+// into one error, or nil. New calls it.
+func (c Config) Validate() error {
+	var ck checker
+	names := map[wamp.URI]bool{}
+	for _, r := range c.Realms {
+		names[r.Name] = true
+	}
 	seen := map[wamp.URI]bool{}
 	for i, r := range c.Realms {
+		p := fmt.Sprintf("realms[%d]", i)
 		if !wamp.ValidURI(r.Name, c.StrictURIs, false) {
-			return fmt.Errorf("server: realm %d: invalid realm name %q", i, r.Name)
+			ck.add(p+".name", "invalid realm name %q", r.Name)
 		}
 		if seen[r.Name] {
-			return fmt.Errorf("server: realm %d: duplicate realm %q", i, r.Name)
+			ck.add(p+".name", "duplicate realm %q", r.Name)
 		}
 		seen[r.Name] = true
 		for j, h := range r.EventHistory {
+			hp := fmt.Sprintf("%s.event_history[%d]", p, j)
 			if !wamp.ValidPattern(h.Topic, h.Match, c.StrictURIs) {
-				return fmt.Errorf("server: realm %q: event history rule %d: invalid topic %q for match %q", r.Name, j, h.Topic, h.Match)
+				ck.add(hp+".topic", "invalid topic %q for match %q", h.Topic, h.Match)
 			}
 			if h.Limit <= 0 {
-				return fmt.Errorf("server: realm %q: event history rule %d: limit %d is not positive", r.Name, j, h.Limit)
+				ck.add(hp+".limit", "limit %d is not positive", h.Limit)
+			}
+		}
+		ck.checkRealmAuth(p, &c.Realms[i], c.StrictURIs, names)
+	}
+	// A dynamic authenticator is whoever registers its procedure: only a
+	// realm whose roles say who may register can host one.
+	byName := map[wamp.URI]*RealmConfig{}
+	for i := range c.Realms {
+		byName[c.Realms[i].Name] = &c.Realms[i]
+	}
+	for i, r := range c.Realms {
+		for _, d := range r.Auth.dynamic() {
+			host := cmpOr(string(d.realm), string(r.Name))
+			if hr := byName[wamp.URI(host)]; hr != nil && len(hr.Roles) == 0 {
+				ck.add(fmt.Sprintf("realms[%d].auth.%s.authenticator", i, d.method),
+					"realm %q, which would host the authenticator, has no roles: any session could register the procedure and admit anyone; configure roles there", host)
 			}
 		}
 	}
-	if c.DefaultCallTimeout < 0 || c.MaxCallTimeout < 0 {
-		return fmt.Errorf("server: negative call timeout")
+	if c.DefaultCallTimeout < 0 {
+		ck.add("limits.default_call_timeout", "negative call timeout")
 	}
-	return nil
+	if c.MaxCallTimeout < 0 {
+		ck.add("limits.max_call_timeout", "negative call timeout")
+	}
+	for _, l := range []struct {
+		p string
+		r RateLimit
+	}{{"limits.auth_failures_per_address", c.AuthFailuresPerAddress}, {"limits.auth_failures_per_authid", c.AuthFailuresPerAuthID}} {
+		if l.r.Burst > 0 && l.r.Every <= 0 {
+			ck.add(l.p+".every", "a rate limit with a burst needs a positive refill interval")
+		}
+	}
+	return ck.err()
 }

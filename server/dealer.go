@@ -64,6 +64,7 @@ type invocation struct {
 	receiveProgress bool          // the caller takes progressive results
 	timeout         time.Duration // 0: none
 	details         wamp.Dict     // INVOCATION.Details, without progress; read-only
+	start           time.Time     // when the CALL arrived, for the latency histogram
 
 	// Guarded by caller.mu.
 	timer     *time.Timer // runs while the call waits, when timeout > 0
@@ -105,7 +106,7 @@ func (d *dealer) register(s *session, m *wamp.Register) {
 		fail(wamp.ErrInvalidURI, "invalid procedure URI for match policy "+quote(match))
 		return
 	}
-	if e := d.realm.admitRegister(s, m.Procedure, match); e != nil {
+	if e := d.realm.admitRegister(s, m.Procedure, m.Options); e != nil {
 		fail(e.URI, errorArg(e))
 		return
 	}
@@ -317,7 +318,8 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 		s.sendError(wamp.TypeCall, m.Request, wamp.ErrInvalidURI, "invalid procedure URI")
 		return true
 	}
-	if e := d.realm.admitCall(s, m.Procedure); e != nil {
+	discloseCaller, e := d.realm.admitCall(s, m.Procedure, m.Options)
+	if e != nil {
 		s.sendError(wamp.TypeCall, m.Request, e.URI, errorArg(e))
 		return true
 	}
@@ -352,7 +354,7 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 	if reg.match != wamp.MatchExact {
 		details["procedure"] = string(m.Procedure)
 	}
-	if opts.discloseMe || ref.discloseCaller {
+	if opts.discloseMe || ref.discloseCaller || discloseCaller {
 		details["caller"] = int64(s.id)
 		details["caller_authid"] = s.authid
 		details["caller_authrole"] = s.authrole
@@ -373,6 +375,7 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 		timeout:         opts.timeout,
 		details:         details,
 		streaming:       opts.progress,
+		start:           time.Now(),
 	}
 
 	s.mu.Lock()
@@ -471,6 +474,7 @@ func (s *session) takeCall(inv *invocation) bool {
 		return false
 	}
 	delete(s.calls, inv.callerReq)
+	s.stats.callDone(time.Since(inv.start))
 	if inv.timer != nil {
 		inv.timer.Stop()
 	}

@@ -50,7 +50,7 @@ func (r *Router) WebSocketHandler(hc HTTPConfig) http.Handler {
 			r.cfg.Logger.Debug("websocket upgrade refused", "remote", req.RemoteAddr, "err", err)
 			return
 		}
-		go r.Serve(peer)
+		go r.serve(peer, req.TLS != nil)
 	})
 }
 
@@ -66,5 +66,8 @@ func (r *Router) LongPollHandler(hc HTTPConfig) http.Handler {
 	r.mu.Lock()
 	r.closers = append(r.closers, h.Close)
 	r.mu.Unlock()
+	r.stats.mu.Lock()
+	r.stats.longPolls = append(r.stats.longPolls, h)
+	r.stats.mu.Unlock()
 	return h
 }

@@ -15,33 +15,40 @@ import (
 // metaProc runs a meta procedure for caller s and returns RESULT.Args.
 type metaProc func(r *realm, s *session, args wamp.List, kwargs wamp.Dict) (wamp.List, *wamp.Error)
 
-var metaProcs = map[wamp.URI]metaProc{
-	"wamp.session.count":            sessionCount,
-	"wamp.session.list":             sessionList,
-	"wamp.session.get":              sessionGet,
-	"wamp.session.kill":             sessionKill,
-	"wamp.session.kill_by_authid":   sessionKillBy("authid"),
-	"wamp.session.kill_by_authrole": sessionKillBy("authrole"),
-	"wamp.session.kill_all":         sessionKillAll,
-	"wamp.session.add_testament":    addTestament,
-	"wamp.session.flush_testaments": flushTestaments,
+// metaProcs are the meta procedures, by URI. It is filled in init because
+// the procedures reach the dealer (through authorization, whose dynamic
+// authorizers are called through it), which reaches them.
+var metaProcs map[wamp.URI]metaProc
 
-	"wamp.registration.list":          registrationList,
-	"wamp.registration.lookup":        registrationLookup,
-	"wamp.registration.match":         registrationMatch,
-	"wamp.registration.get":           registrationGet,
-	"wamp.registration.list_callees":  registrationCallees(false),
-	"wamp.registration.count_callees": registrationCallees(true),
-	"wamp.registration.remove_callee": registrationRemoveCallee,
+func init() {
+	metaProcs = map[wamp.URI]metaProc{
+		"wamp.session.count":            sessionCount,
+		"wamp.session.list":             sessionList,
+		"wamp.session.get":              sessionGet,
+		"wamp.session.kill":             sessionKill,
+		"wamp.session.kill_by_authid":   sessionKillBy("authid"),
+		"wamp.session.kill_by_authrole": sessionKillBy("authrole"),
+		"wamp.session.kill_all":         sessionKillAll,
+		"wamp.session.add_testament":    addTestament,
+		"wamp.session.flush_testaments": flushTestaments,
 
-	"wamp.subscription.list":              subscriptionList,
-	"wamp.subscription.lookup":            subscriptionLookup,
-	"wamp.subscription.match":             subscriptionMatch,
-	"wamp.subscription.get":               subscriptionGet,
-	"wamp.subscription.list_subscribers":  subscriptionSubscribers(false),
-	"wamp.subscription.count_subscribers": subscriptionSubscribers(true),
-	"wamp.subscription.remove_subscriber": subscriptionRemoveSubscriber,
-	"wamp.subscription.get_events":        subscriptionGetEvents,
+		"wamp.registration.list":          registrationList,
+		"wamp.registration.lookup":        registrationLookup,
+		"wamp.registration.match":         registrationMatch,
+		"wamp.registration.get":           registrationGet,
+		"wamp.registration.list_callees":  registrationCallees(false),
+		"wamp.registration.count_callees": registrationCallees(true),
+		"wamp.registration.remove_callee": registrationRemoveCallee,
+
+		"wamp.subscription.list":              subscriptionList,
+		"wamp.subscription.lookup":            subscriptionLookup,
+		"wamp.subscription.match":             subscriptionMatch,
+		"wamp.subscription.get":               subscriptionGet,
+		"wamp.subscription.list_subscribers":  subscriptionSubscribers(false),
+		"wamp.subscription.count_subscribers": subscriptionSubscribers(true),
+		"wamp.subscription.remove_subscriber": subscriptionRemoveSubscriber,
+		"wamp.subscription.get_events":        subscriptionGetEvents,
+	}
 }
 
 // closeNormal is the default GOODBYE reason of the kill procedures.
@@ -276,13 +283,15 @@ func addTestament(r *realm, s *session, args wamp.List, kwargs wamp.Dict) (wamp.
 	if e != nil {
 		return nil, e
 	}
-	if e := r.admitPublish(s, topic); e != nil {
-		return nil, e
-	}
 	pub, err := newPublication(s, &wamp.Publish{Options: opts, Topic: topic, Args: tArgs, Kwargs: tKwargs})
 	if err != nil {
 		return nil, invalidArg("publish_options: %v", err)
 	}
+	disclose, e := r.admitPublish(s, topic, opts)
+	if e != nil {
+		return nil, e
+	}
+	pub.disclose = pub.disclose || disclose
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.testaments[scope]) >= maxTestaments {
@@ -316,7 +325,7 @@ func (r *realm) publishTestaments(s *session) {
 	s.mu.Unlock()
 	for _, scope := range []string{"detached", "destroyed"} {
 		for _, pub := range t[scope] {
-			if r.admitPublish(s, pub.topic) != nil {
+			if _, e := r.admitPublish(s, pub.topic, nil); e != nil {
 				continue
 			}
 			pub.id, pub.at = wamp.GlobalID(), time.Now()

@@ -14,6 +14,10 @@ type realm struct {
 	broker *broker
 	dealer *dealer
 
+	auth       map[string]authenticator // by method
+	authz      *authz
+	callerOnce func() *routerCaller // the router's own caller (auth_caller.go)
+
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session
 }
@@ -22,6 +26,9 @@ func newRealm(r *Router, rc RealmConfig) *realm {
 	rlm := &realm{name: rc.Name, router: r, sessions: make(map[wamp.ID]*session)}
 	rlm.broker = newBroker(rlm, rc.EventHistory)
 	rlm.dealer = newDealer(rlm)
+	rlm.auth = newAuthenticators(rlm, &rc.Auth)
+	rlm.authz = newAuthz(rc.Roles)
+	rlm.callerOnce = sync.OnceValue(func() *routerCaller { return newRouterCaller(rlm) })
 	return rlm
 }
 
@@ -32,9 +39,14 @@ func newRealm(r *Router, rc RealmConfig) *realm {
 func (r *realm) join(s *session, welcome *wamp.Welcome) {
 	r.mu.Lock()
 	r.sessions[s.id] = s
-	s.send(welcome)
-	r.mu.Unlock()
+	s.stateMu.Lock()
+	// Established before WELCOME leaves: a shutdown that sees the session
+	// not established closes it without GOODBYE, which a client holding
+	// WELCOME must never see.
 	s.established.Store(true)
+	s.send(welcome)
+	s.stateMu.Unlock()
+	r.mu.Unlock()
 	s.logger().Debug("session joined")
 	r.broker.publishMeta("wamp.session.on_join", s.info())
 }
@@ -78,7 +90,7 @@ func (s *session) info() wamp.Dict {
 	if t.RemoteAddr != "" {
 		transport["peer"] = t.RemoteAddr
 	}
-	return wamp.Dict{
+	d := wamp.Dict{
 		"session":      int64(s.id),
 		"authid":       s.authid,
 		"authrole":     s.authrole,
@@ -86,4 +98,8 @@ func (s *session) info() wamp.Dict {
 		"authprovider": s.authprovider,
 		"transport":    transport,
 	}
+	if s.authextra != nil {
+		d["authextra"] = s.authextra
+	}
+	return d
 }

@@ -39,11 +39,15 @@ type Router struct {
 
 	stopPings chan struct{}
 	pingsDone chan struct{}
+
+	authLimits *authLimits // failed authentications (auth_limit.go)
+
+	stats routerStats // metrics.go
 }
 
 // New returns a router for cfg, or an error if cfg is invalid.
 func New(cfg Config) (*Router, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	r := &Router{
@@ -53,6 +57,7 @@ func New(cfg Config) (*Router, error) {
 		stopPings: make(chan struct{}),
 		pingsDone: make(chan struct{}),
 	}
+	r.authLimits = newAuthLimits(r.cfg.AuthFailuresPerAddress, r.cfg.AuthFailuresPerAuthID)
 	for _, rc := range cfg.Realms {
 		r.realms[rc.Name] = newRealm(r, rc)
 	}
@@ -66,7 +71,7 @@ func New(cfg Config) (*Router, error) {
 
 // AddRealm adds a realm at run time.
 func (r *Router) AddRealm(rc RealmConfig) error {
-	if err := (Config{Realms: []RealmConfig{rc}, StrictURIs: r.cfg.StrictURIs}).validate(); err != nil {
+	if err := (Config{Realms: []RealmConfig{rc}, StrictURIs: r.cfg.StrictURIs}).Validate(); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -87,8 +92,14 @@ func (r *Router) realm(name wamp.URI) *realm {
 // Serve runs a session on peer: the HELLO handshake, then the session's
 // read loop, until the session ends. It blocks; the calling goroutine is
 // the session's reader, so a transport handler can call it directly.
-func (r *Router) Serve(peer transport.Peer) {
+func (r *Router) Serve(peer transport.Peer) { r.serve(peer, false) }
+
+// serve is Serve for a connection that the caller may know came over TLS
+// (an HTTP handler that sees the request) when the peer's Info does not
+// say so.
+func (r *Router) serve(peer transport.Peer, tls bool) {
 	s := newSession(r, peer)
+	s.secure = s.secure || tls
 	if !r.track(s) {
 		s.abort(wamp.ErrSystemShutdown, "the router is shutting down")
 		s.finish()

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"crypto/rand"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +19,7 @@ type session struct {
 	router *Router
 	peer   transport.Peer
 	q      outQueue
+	stats  *statShard // the counters this session adds to (metrics.go)
 
 	// Set once by the handshake, read-only afterwards.
 	id           wamp.ID
@@ -27,7 +28,22 @@ type session struct {
 	authrole     string
 	authmethod   string
 	authprovider string
+	authextra    wamp.Dict // WELCOME.Details.authextra, from authentication
 	roles        wamp.Dict // the client's HELLO.Details.roles
+	// secure tells whether the connection keeps secrets from the network
+	// (TLS, loopback, in-process); set before the handshake.
+	secure bool
+	// internal marks a realm's router caller (auth_caller.go), which needs
+	// no authorization.
+	internal bool
+
+	// authzCache holds the dynamic authorizer's cacheable decisions.
+	authzMu    sync.Mutex
+	authzCache map[authzKey]decision
+
+	// stateMu orders the WELCOME of a joining session before a shutdown's
+	// GOODBYE.
+	stateMu sync.Mutex
 
 	// established is set once the session has joined its realm; after it,
 	// the handshake fields above may be read from any goroutine.
@@ -64,8 +80,10 @@ type session struct {
 }
 
 func newSession(r *Router, peer transport.Peer) *session {
-	s := &session{router: r, peer: peer}
+	s := &session{router: r, peer: peer, stats: r.stats.shard()}
 	s.q.limit = r.cfg.MaxQueuedBytes
+	info := peer.Info()
+	s.secure = secureConn(info.Transport, info.RemoteAddr, info.TLS)
 	return s
 }
 
@@ -89,6 +107,7 @@ func (s *session) sendSized(m wamp.Message, size int) {
 	case pushedStart:
 		s.startWriter()
 	case pushOverflow:
+		s.router.stats.slowConsumers.Add(1)
 		s.logger().Warn("disconnecting slow consumer: outbound queue over budget",
 			"limit_bytes", s.q.limit)
 		go s.peer.Close()
@@ -104,6 +123,7 @@ func (s *session) sendEvent(m wamp.Message, size int) {
 	case pushedStart:
 		go s.writeLoop()
 	case pushOverflow:
+		s.router.stats.slowConsumers.Add(1)
 		s.logger().Warn("disconnecting slow consumer: outbound queue over budget",
 			"limit_bytes", s.q.limit)
 		go s.peer.Close()
@@ -148,6 +168,7 @@ func (s *session) startWriter() {
 		}
 		if err := s.sendAll(batch); err != nil {
 			if errors.Is(err, transport.ErrSlowConsumer) {
+				s.router.stats.slowConsumers.Add(1)
 				s.logger().Warn("disconnecting slow consumer: write buffer over its limit")
 			}
 			s.q.shut()
@@ -170,6 +191,9 @@ func (s *session) writeLoop() {
 			return
 		}
 		if err := s.sendAll(batch); err != nil {
+			if errors.Is(err, transport.ErrSlowConsumer) {
+				s.router.stats.slowConsumers.Add(1)
+			}
 			s.q.shut()
 			s.peer.Close()
 			return
@@ -181,9 +205,13 @@ func (s *session) writeLoop() {
 // message.
 func (s *session) sendAll(batch []wamp.Message) error {
 	if b, ok := s.peer.(transport.BatchSender); ok && len(batch) > 1 {
+		for _, m := range batch {
+			s.stats.sent(m.Type())
+		}
 		return b.SendBatch(batch)
 	}
 	for _, m := range batch {
+		s.stats.sent(m.Type())
 		if err := s.peer.Send(m); err != nil {
 			return err
 		}
@@ -226,20 +254,24 @@ func (s *session) handshake() bool {
 	if l, ok := s.peer.(transport.ReadLimiter); ok {
 		l.SetReadLimit(cfg.MaxHelloSize)
 	}
-	timer := time.AfterFunc(cfg.HelloTimeout, func() {
-		s.logger().Info("closing connection: no HELLO in time", "timeout", cfg.HelloTimeout)
+	// HelloTimeout covers HELLO and the whole authentication.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.HelloTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		if ctx.Err() == context.DeadlineExceeded {
+			s.logger().Info("closing connection: no HELLO and authentication in time", "timeout", cfg.HelloTimeout)
+		}
 		s.peer.Close()
 	})
+	defer stop()
 	m, err := s.peer.Recv()
-	if !timer.Stop() {
-		return false
-	}
 	if err != nil {
 		if errors.Is(err, wamp.ErrInvalidMessage) {
 			s.abort(wamp.ErrProtocolViolation, "%v", err)
 		}
 		return false
 	}
+	s.stats.received(m.Type())
 	hello, ok := m.(*wamp.Hello)
 	if !ok {
 		s.abort(wamp.ErrProtocolViolation, "the first message must be HELLO, not %s", m.Type())
@@ -262,21 +294,27 @@ func (s *session) handshake() bool {
 	s.realm = rlm
 	s.roles = roles
 	s.id = wamp.GlobalID()
-	s.authid = rand.Text()[:16]
-	s.authrole = "anonymous"
-	s.authmethod = "anonymous"
-	s.authprovider = "static"
+	if !s.authenticate(ctx, rlm, hello) {
+		return false
+	}
+	if !stop() {
+		return false // the deadline passed: the connection is closed
+	}
 	if l, ok := s.peer.(transport.ReadLimiter); ok {
 		l.SetReadLimit(cfg.MaxMessageSize)
 	}
-	rlm.join(s, &wamp.Welcome{Session: s.id, Details: wamp.Dict{
+	details := wamp.Dict{
 		"realm":        string(rlm.name),
 		"authid":       s.authid,
 		"authrole":     s.authrole,
 		"authmethod":   s.authmethod,
 		"authprovider": s.authprovider,
 		"roles":        routerRoles(),
-	}})
+	}
+	if s.authextra != nil {
+		details["authextra"] = s.authextra
+	}
+	rlm.join(s, &wamp.Welcome{Session: s.id, Details: details})
 	return true
 }
 
@@ -302,6 +340,7 @@ func (s *session) readLoop() {
 			}
 			return
 		}
+		s.stats.received(m.Type())
 		if !s.handle(m) {
 			return
 		}
@@ -342,6 +381,11 @@ func (s *session) handle(m wamp.Message) bool {
 	case *wamp.Cancel:
 		s.realm.dealer.cancel(s, m)
 	case *wamp.Goodbye:
+		// Withdraw the session's registrations and subscriptions before
+		// answering: a peer that saw our GOODBYE may tell another at once
+		// that this one is gone, and a call routed here then would fail.
+		s.realm.broker.removeSession(s)
+		s.realm.dealer.removeSession(s)
 		s.sendLast(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrGoodbyeAndOut})
 		return false
 	case *wamp.Abort:
@@ -361,7 +405,10 @@ func (s *session) handle(m wamp.Message) bool {
 // shutdown is the router's graceful goodbye: pending calls of this caller
 // fail, then GOODBYE wamp.close.system_shutdown.
 func (s *session) shutdown() {
-	if !s.established.Load() {
+	s.stateMu.Lock()
+	established := s.established.Load()
+	s.stateMu.Unlock()
+	if !established {
 		s.peer.Close() // still in the handshake
 		return
 	}

@@ -1,70 +1,577 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/wamp"
 )
 
-// configFile is the shape of wampd's JSON configuration file.
+// wampd's configuration file is JSON shaped like Crossbar.io's realm, role
+// and permission configuration (README.md documents it, and
+// testdata/example.json is a complete example that a test loads). It is
+// read into generic values and walked field by field, so that every
+// mistake is reported at once with its location, as a path such as
+// realms[0].roles[1].permissions[2].uri; the router's own checks
+// (server.Config.Validate) report in the same vocabulary.
+
+// configFile is a checked configuration file.
 type configFile struct {
 	// Listen is the HTTP address, overridden by --addr.
-	Listen string `json:"listen"`
-	// AllowedOrigins are browser Origin host patterns allowed besides
-	// same-origin.
-	AllowedOrigins []string `json:"allowed_origins"`
-	// StrictURIs accepts only strict URIs.
-	StrictURIs bool `json:"strict_uris"`
-	// Limits bound what one peer may cost the router.
-	Limits struct {
-		MaxMessageSize  int64 `json:"max_message_size"`
-		HelloTimeoutMS  int64 `json:"hello_timeout_ms"`
-		MaxQueuedBytes  int   `json:"max_queued_bytes"`
-		MaxPendingCalls int   `json:"max_pending_calls"`
-		PingIntervalMS  int64 `json:"ping_interval_ms"`
-	} `json:"limits"`
-	// Realms are the realms served.
-	Realms []struct {
-		Name string `json:"name"`
-	} `json:"realms"`
+	Listen string
+	// TLSCert and TLSKey, when set, make wampd serve HTTPS and WSS.
+	TLSCert, TLSKey string
+	// WebSocketPath and LongPollPath are where the WAMP transports are
+	// mounted: "/ws" and "/lp" by default.
+	WebSocketPath, LongPollPath string
+	// RawSocketListen is the TCP address of the raw socket transport, ""
+	// for none.
+	RawSocketListen string
+	// Router and HTTP configure the router; Logger is left to the caller.
+	Router server.Config
+	HTTP   server.HTTPConfig
+	// Warnings are legal but unwise settings, such as tickets in clear.
+	Warnings []string
 }
 
+// loadConfigFile reads and checks a configuration file. The error lists
+// every mistake, one per line, each with its location.
 func loadConfigFile(path string) (*configFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var fc configFile
-	if err := dec.Decode(&fc); err != nil {
+	fc, err := parseConfig(data)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for i, r := range fc.Realms {
-		if !wamp.ValidURI(wamp.URI(r.Name), fc.StrictURIs, false) {
-			return nil, fmt.Errorf("%s: realms[%d].name: invalid realm URI %q", path, i, r.Name)
-		}
-	}
-	return &fc, nil
+	return fc, nil
 }
 
-func (fc *configFile) apply(cfg server.Config, hc server.HTTPConfig) (server.Config, server.HTTPConfig) {
-	cfg.StrictURIs = fc.StrictURIs
-	cfg.MaxMessageSize = fc.Limits.MaxMessageSize
-	cfg.HelloTimeout = msDuration(fc.Limits.HelloTimeoutMS)
-	cfg.MaxQueuedBytes = fc.Limits.MaxQueuedBytes
-	cfg.MaxPendingCalls = fc.Limits.MaxPendingCalls
-	cfg.PingInterval = msDuration(fc.Limits.PingIntervalMS)
-	for _, r := range fc.Realms {
-		cfg.Realms = append(cfg.Realms, server.RealmConfig{Name: wamp.URI(r.Name)})
+// configErrors is the list of a configuration's mistakes.
+type configErrors []string
+
+func (e configErrors) Error() string {
+	if len(e) == 1 {
+		return e[0]
 	}
-	hc.OriginPatterns = append(hc.OriginPatterns, fc.AllowedOrigins...)
+	return fmt.Sprintf("%d mistakes:\n  %s", len(e), strings.Join(e, "\n  "))
+}
+
+// parseConfig checks a configuration file's contents.
+func parseConfig(data []byte) (*configFile, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var root any
+	if err := dec.Decode(&root); err != nil {
+		return nil, configErrors{jsonError(data, err)}
+	}
+	if dec.More() {
+		return nil, configErrors{"data after the top-level object"}
+	}
+	fc := &configFile{WebSocketPath: "/ws", LongPollPath: "/lp"}
+	var rd reader
+	rd.file(fc, root)
+	// Then the router's checks, in the file's vocabulary; those at a place
+	// already reported (a value of the wrong type, read as empty) are
+	// left out.
+	var ves []error
+	if err := fc.Router.Validate(); err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			ves = j.Unwrap()
+		} else {
+			ves = []error{err}
+		}
+	}
+	for _, e := range ves {
+		if ce, ok := errors.AsType[*server.ConfigError](e); ok && rd.reported(ce.Path) {
+			continue
+		}
+		rd.errs = append(rd.errs, e.Error())
+	}
+	if len(rd.errs) > 0 {
+		return nil, configErrors(rd.errs)
+	}
+	fc.Warnings = rd.warns
+	return fc, nil
+}
+
+// jsonError locates a JSON syntax or type error by line and column.
+func jsonError(data []byte, err error) string {
+	var off int64 = -1
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		off = se.Offset
+	}
+	if off < 0 {
+		return "not JSON: " + err.Error()
+	}
+	line, col := 1, 1
+	// Offset counts the offending byte.
+	for _, b := range data[:max(0, min(int(off)-1, len(data)))] {
+		if b == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Sprintf("line %d, column %d: not JSON: %v", line, col, err)
+}
+
+// reader walks a decoded file and collects every mistake.
+type reader struct {
+	errs, warns []string
+	paths       []string // where errs are
+}
+
+func (r *reader) errorf(path, format string, a ...any) {
+	r.errs = append(r.errs, path+": "+fmt.Sprintf(format, a...))
+	r.paths = append(r.paths, path)
+}
+
+// reported tells whether a mistake was reported at path or around it.
+func (r *reader) reported(path string) bool {
+	for _, p := range r.paths {
+		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") || strings.HasPrefix(p, path+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// object reads an object whose keys must be among fields; nil is an
+// empty object.
+func (r *reader) object(path string, v any, fields ...string) map[string]any {
+	if v == nil {
+		return map[string]any{}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		r.errorf(path, "must be an object, not %s", kind(v))
+		return map[string]any{}
+	}
+	for _, k := range sortedKeys(m) {
+		if !slices.Contains(fields, k) {
+			r.errorf(join(path, k), "unknown field (known: %s)", strings.Join(fields, ", "))
+		}
+	}
+	return m
+}
+
+func (r *reader) str(path string, v any) string {
+	if v == nil {
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		r.errorf(path, "must be a string, not %s", kind(v))
+	}
+	return s
+}
+
+func (r *reader) boolean(path string, v any) bool {
+	if v == nil {
+		return false
+	}
+	b, ok := v.(bool)
+	if !ok {
+		r.errorf(path, "must be true or false, not %s", kind(v))
+	}
+	return b
+}
+
+// integer reads an integer in [lo, hi]; absent is 0.
+func (r *reader) integer(path string, v any, lo, hi int64) int64 {
+	if v == nil {
+		return 0
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		r.errorf(path, "must be a number, not %s", kind(v))
+		return 0
+	}
+	i, err := n.Int64()
+	if err != nil || i < lo || i > hi {
+		r.errorf(path, "must be an integer from %d to %d, not %s", lo, hi, n)
+		return 0
+	}
+	return i
+}
+
+func (r *reader) ms(path string, v any) time.Duration {
+	return time.Duration(r.integer(path, v, 0, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+}
+
+func (r *reader) list(path string, v any) []any {
+	if v == nil {
+		return nil
+	}
+	l, ok := v.([]any)
+	if !ok {
+		r.errorf(path, "must be a list, not %s", kind(v))
+	}
+	return l
+}
+
+func (r *reader) strings(path string, v any) []string {
+	var out []string
+	for i, e := range r.list(path, v) {
+		out = append(out, r.str(fmt.Sprintf("%s[%d]", path, i), e))
+	}
+	return out
+}
+
+// join writes path.key, or path["key"] for a key that is no identifier.
+func join(path, key string) string {
+	for _, c := range key {
+		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return fmt.Sprintf("%s[%q]", path, key)
+		}
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// entry is the path of a map entry keyed by a name (a principal's authid),
+// as the router writes it.
+func entry(path, key string) string { return fmt.Sprintf("%s[%q]", path, key) }
+
+func kind(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return "null"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func (r *reader) file(fc *configFile, v any) {
+	m := r.object("", v, "listen", "tls", "transports", "allowed_origins", "strict_uris", "limits", "realms")
+	fc.Listen = r.str("listen", m["listen"])
+	if t := m["tls"]; t != nil {
+		tm := r.object("tls", t, "cert_file", "key_file")
+		fc.TLSCert, fc.TLSKey = r.str("tls.cert_file", tm["cert_file"]), r.str("tls.key_file", tm["key_file"])
+		if fc.TLSCert == "" || fc.TLSKey == "" {
+			r.errorf("tls", "needs both cert_file and key_file")
+		}
+	}
+	tr := r.object("transports", m["transports"], "websocket", "longpoll", "rawsocket")
+	for _, t := range []struct {
+		name string
+		to   *string
+	}{{"websocket", &fc.WebSocketPath}, {"longpoll", &fc.LongPollPath}} {
+		if tr[t.name] == nil {
+			continue
+		}
+		p := "transports." + t.name
+		tm := r.object(p, tr[t.name], "path")
+		if path := r.str(p+".path", tm["path"]); path != "" {
+			if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.ContainsAny(path, " {}") {
+				r.errorf(p+".path", "must start with / and not end with one, such as \"/ws\"")
+			}
+			*t.to = path
+		}
+	}
+	if fc.WebSocketPath == fc.LongPollPath {
+		r.errorf("transports.longpoll.path", "the same path as the WebSocket transport")
+	}
+	if tr["rawsocket"] != nil {
+		tm := r.object("transports.rawsocket", tr["rawsocket"], "listen")
+		fc.RawSocketListen = r.str("transports.rawsocket.listen", tm["listen"])
+	}
+	fc.HTTP.OriginPatterns = r.strings("allowed_origins", m["allowed_origins"])
+	cfg := &fc.Router
+	cfg.StrictURIs = r.boolean("strict_uris", m["strict_uris"])
+	r.limits(cfg, m["limits"])
+	for i, rv := range r.list("realms", m["realms"]) {
+		cfg.Realms = append(cfg.Realms, r.realm(fmt.Sprintf("realms[%d]", i), rv))
+	}
+}
+
+func (r *reader) limits(cfg *server.Config, v any) {
+	const p = "limits"
+	m := r.object(p, v, "max_message_size", "max_hello_size", "hello_timeout_ms", "max_queued_bytes", "max_pending_calls",
+		"ping_interval_ms", "ping_timeout_ms", "goodbye_timeout_ms", "default_call_timeout_ms", "max_call_timeout_ms",
+		"authorizer_timeout_ms", "auth_failures_per_address", "auth_failures_per_authid")
+	cfg.MaxMessageSize = r.integer(p+".max_message_size", m["max_message_size"], 0, 1<<30)
+	cfg.MaxHelloSize = r.integer(p+".max_hello_size", m["max_hello_size"], 0, 1<<30)
+	cfg.HelloTimeout = r.ms(p+".hello_timeout_ms", m["hello_timeout_ms"])
+	cfg.MaxQueuedBytes = int(r.integer(p+".max_queued_bytes", m["max_queued_bytes"], 0, 1<<40))
+	cfg.MaxPendingCalls = int(r.integer(p+".max_pending_calls", m["max_pending_calls"], 0, 1<<30))
+	if v, ok := m["ping_interval_ms"]; ok {
+		cfg.PingInterval = time.Duration(r.integer(p+".ping_interval_ms", v, -1, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+	}
+	cfg.PingTimeout = r.ms(p+".ping_timeout_ms", m["ping_timeout_ms"])
+	cfg.GoodbyeTimeout = r.ms(p+".goodbye_timeout_ms", m["goodbye_timeout_ms"])
+	cfg.DefaultCallTimeout = r.ms(p+".default_call_timeout_ms", m["default_call_timeout_ms"])
+	cfg.MaxCallTimeout = r.ms(p+".max_call_timeout_ms", m["max_call_timeout_ms"])
+	cfg.AuthorizerTimeout = r.ms(p+".authorizer_timeout_ms", m["authorizer_timeout_ms"])
+	for _, l := range []struct {
+		key string
+		to  *server.RateLimit
+	}{{"auth_failures_per_address", &cfg.AuthFailuresPerAddress}, {"auth_failures_per_authid", &cfg.AuthFailuresPerAuthID}} {
+		if m[l.key] == nil {
+			continue
+		}
+		lp := p + "." + l.key
+		lm := r.object(lp, m[l.key], "burst", "every_ms")
+		l.to.Burst = int(r.integer(lp+".burst", lm["burst"], -1, 1<<20))
+		l.to.Every = r.ms(lp+".every_ms", lm["every_ms"])
+		if l.to.Burst > 0 && l.to.Every <= 0 {
+			r.errorf(lp+".every_ms", "a limit with a burst needs a positive refill interval")
+		}
+		if l.to.Burst == 0 {
+			r.errorf(lp+".burst", "must be positive, or -1 to disable the limit")
+		}
+	}
+}
+
+func (r *reader) realm(p string, v any) server.RealmConfig {
+	m := r.object(p, v, "name", "roles", "auth", "event_history")
+	rc := server.RealmConfig{Name: wamp.URI(r.str(p+".name", m["name"]))}
+	if rc.Name == "" {
+		r.errorf(p+".name", "a realm needs a name")
+	}
+	for i, hv := range r.list(p+".event_history", m["event_history"]) {
+		hp := fmt.Sprintf("%s.event_history[%d]", p, i)
+		hm := r.object(hp, hv, "topic", "match", "limit")
+		rc.EventHistory = append(rc.EventHistory, server.EventHistoryConfig{
+			Topic: wamp.URI(r.str(hp+".topic", hm["topic"])),
+			Match: r.str(hp+".match", hm["match"]),
+			Limit: int(r.integer(hp+".limit", hm["limit"], 1, 1<<20)),
+		})
+	}
+	for i, rv := range r.list(p+".roles", m["roles"]) {
+		rc.Roles = append(rc.Roles, r.role(fmt.Sprintf("%s.roles[%d]", p, i), rv))
+	}
+	r.auth(p+".auth", m["auth"], &rc.Auth)
+	return rc
+}
+
+func (r *reader) role(p string, v any) server.RoleConfig {
+	m := r.object(p, v, "name", "permissions", "authorizer")
+	rc := server.RoleConfig{Name: r.str(p+".name", m["name"]), Authorizer: wamp.URI(r.str(p+".authorizer", m["authorizer"]))}
+	for i, pv := range r.list(p+".permissions", m["permissions"]) {
+		pp := fmt.Sprintf("%s.permissions[%d]", p, i)
+		// "cache" is accepted for configurations ported from Crossbar.io;
+		// static permissions need none.
+		pm := r.object(pp, pv, "uri", "match", "allow", "disclose", "cache")
+		r.boolean(pp+".cache", pm["cache"])
+		perm := server.Permission{URI: wamp.URI(r.str(pp+".uri", pm["uri"])), Match: r.str(pp+".match", pm["match"])}
+		if _, ok := pm["uri"]; !ok {
+			r.errorf(pp+".uri", "a permission needs a uri (\"\" with match \"prefix\" for every URI)")
+		}
+		am := r.object(pp+".allow", pm["allow"], "call", "register", "publish", "subscribe")
+		perm.Allow = server.Actions{
+			Call:      r.boolean(pp+".allow.call", am["call"]),
+			Register:  r.boolean(pp+".allow.register", am["register"]),
+			Publish:   r.boolean(pp+".allow.publish", am["publish"]),
+			Subscribe: r.boolean(pp+".allow.subscribe", am["subscribe"]),
+		}
+		dm := r.object(pp+".disclose", pm["disclose"], "caller", "publisher")
+		perm.Disclose = server.Disclose{Caller: r.boolean(pp+".disclose.caller", dm["caller"]), Publisher: r.boolean(pp+".disclose.publisher", dm["publisher"])}
+		rc.Permissions = append(rc.Permissions, perm)
+	}
+	return rc
+}
+
+// method reads the fields every auth method has: "type" (static or
+// dynamic, as in Crossbar.io) and the dynamic authenticator.
+func (r *reader) method(p string, m map[string]any, static bool) (proc, realm wamp.URI) {
+	proc = wamp.URI(r.str(p+".authenticator", m["authenticator"]))
+	realm = wamp.URI(r.str(p+".authenticator_realm", m["authenticator_realm"]))
+	if v, ok := m["authenticator-realm"]; ok { // Crossbar.io's spelling
+		realm = wamp.URI(r.str(p+".authenticator-realm", v))
+	}
+	t := r.str(p+".type", m["type"])
+	switch {
+	case t != "" && t != "static" && t != "dynamic":
+		r.errorf(p+".type", "must be \"static\" or \"dynamic\", not %q", t)
+	case t == "dynamic" && proc == "":
+		r.errorf(p+".authenticator", "a dynamic method needs an authenticator procedure")
+	case t == "static" && proc != "":
+		r.errorf(p+".type", "a static method has no authenticator; say \"dynamic\"")
+	case proc == "" && !static:
+		r.errorf(p, "needs principals (static) or an authenticator (dynamic)")
+	}
+	return proc, realm
+}
+
+func (r *reader) auth(p string, v any, a *server.AuthConfig) {
+	m := r.object(p, v, "anonymous", "ticket", "wampcra", "cryptosign")
+	dynFields := []string{"type", "authenticator", "authenticator_realm", "authenticator-realm"}
+	if v := m["anonymous"]; v != nil {
+		ap := p + ".anonymous"
+		am := r.object(ap, v, "type", "role")
+		if t := r.str(ap+".type", am["type"]); t != "" && t != "static" {
+			r.errorf(ap+".type", "anonymous authentication is \"static\" only")
+		}
+		a.Anonymous = &server.AnonymousAuth{Role: r.str(ap+".role", am["role"])}
+	}
+	if v := m["ticket"]; v != nil {
+		tp := p + ".ticket"
+		tm := r.object(tp, v, append(dynFields, "principals", "allow_insecure")...)
+		t := &server.TicketAuth{AllowInsecure: r.boolean(tp+".allow_insecure", tm["allow_insecure"])}
+		principals := r.object(tp+".principals", tm["principals"], sortedKeys(mapOf(tm["principals"]))...)
+		t.Authenticator, t.AuthenticatorRealm = r.method(tp, tm, len(principals) > 0)
+		for _, id := range sortedKeys(principals) {
+			up := entry(tp+".principals", id)
+			um := r.object(up, principals[id], "role", "ticket", "ticket_hash")
+			u := server.TicketPrincipal{Role: r.str(up+".role", um["role"]), Ticket: r.str(up+".ticket", um["ticket"]), TicketHash: r.str(up+".ticket_hash", um["ticket_hash"])}
+			if u.Ticket != "" {
+				r.warns = append(r.warns, up+".ticket: a ticket in clear; store its hash instead (ticket_hash, from wampd --hash-ticket)")
+			}
+			mapSet(&t.Principals, id, u)
+		}
+		a.Ticket = t
+	}
+	if v := m["wampcra"]; v != nil {
+		wp := p + ".wampcra"
+		wm := r.object(wp, v, append(dynFields, "users")...)
+		w := &server.WAMPCRAAuth{}
+		users := r.object(wp+".users", wm["users"], sortedKeys(mapOf(wm["users"]))...)
+		w.Authenticator, w.AuthenticatorRealm = r.method(wp, wm, len(users) > 0)
+		for _, id := range sortedKeys(users) {
+			up := entry(wp+".users", id)
+			um := r.object(up, users[id], "role", "secret", "salt", "iterations", "keylen")
+			u := server.CRAUser{
+				Role: r.str(up+".role", um["role"]), Secret: r.str(up+".secret", um["secret"]), Salt: r.str(up+".salt", um["salt"]),
+				Iterations: int(r.integer(up+".iterations", um["iterations"], 1, 10_000_000)),
+				KeyLen:     int(r.integer(up+".keylen", um["keylen"], 1, 256)),
+			}
+			if u.Salt == "" {
+				r.warns = append(r.warns, up+".secret: an unsalted secret is the password itself; prefer a salted key (salt, iterations, keylen)")
+			}
+			mapSet(&w.Users, id, u)
+		}
+		a.WAMPCRA = w
+	}
+	if v := m["cryptosign"]; v != nil {
+		cp := p + ".cryptosign"
+		cm := r.object(cp, v, append(dynFields, "principals")...)
+		c := &server.CryptosignAuth{}
+		principals := r.object(cp+".principals", cm["principals"], sortedKeys(mapOf(cm["principals"]))...)
+		c.Authenticator, c.AuthenticatorRealm = r.method(cp, cm, len(principals) > 0)
+		for _, id := range sortedKeys(principals) {
+			up := entry(cp+".principals", id)
+			um := r.object(up, principals[id], "role", "authorized_keys")
+			mapSet(&c.Principals, id, server.CryptosignPrincipal{Role: r.str(up+".role", um["role"]), AuthorizedKeys: r.strings(up+".authorized_keys", um["authorized_keys"])})
+		}
+		a.Cryptosign = c
+	}
+}
+
+// mapOf returns v as an object, or nil.
+func mapOf(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func mapSet[V any](m *map[string]V, k string, v V) {
+	if *m == nil {
+		*m = make(map[string]V)
+	}
+	(*m)[k] = v
+}
+
+// apply sets the file's settings on the router's and HTTP handler's
+// configurations, keeping what the caller set that the file does not
+// (the logger).
+func (fc *configFile) apply(cfg server.Config, hc server.HTTPConfig) (server.Config, server.HTTPConfig) {
+	logger := cfg.Logger
+	cfg = fc.Router
+	cfg.Realms = slices.Clone(fc.Router.Realms)
+	cfg.Logger = logger
+	hc.OriginPatterns = append(hc.OriginPatterns, fc.HTTP.OriginPatterns...)
 	return cfg, hc
 }
 
-func msDuration(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+// checkConfig is --check-config: it checks the file, prints its warnings
+// and "ok", and returns every mistake.
+func checkConfig(path string, stdout io.Writer) error {
+	fc, err := loadConfigFile(path)
+	if err != nil {
+		return err
+	}
+	for _, w := range fc.Warnings {
+		fmt.Fprintf(stdout, "%s: warning: %s\n", path, w)
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", path)
+	return nil
+}
+
+// hashTicket is --hash-ticket: it reads a ticket (its first line) and
+// prints its hash for the configuration file's ticket_hash.
+func hashTicket(in io.Reader, stdout io.Writer) error {
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	ticket := strings.TrimRight(line, "\r\n")
+	if ticket == "" {
+		return errors.New("--hash-ticket: no ticket on standard input")
+	}
+	fmt.Fprintln(stdout, server.HashTicket(ticket))
+	return nil
+}
+
+// mountTransports mounts the router's WebSocket and long-poll handlers at
+// the configured paths (/ws and /lp by default).
+func mountTransports(mux *http.ServeMux, r *server.Router, hc server.HTTPConfig, fc *configFile) {
+	ws, lp := "/ws", "/lp"
+	if fc != nil {
+		ws, lp = fc.WebSocketPath, fc.LongPollPath
+	}
+	mux.Handle("GET "+ws, r.WebSocketHandler(hc))
+	// Every method: CORS preflights are OPTIONS.
+	mux.Handle(lp+"/", http.StripPrefix(lp, r.LongPollHandler(hc)))
+}
+
+// serveHTTP serves HTTP, or HTTPS when the file configures TLS.
+func serveHTTP(srv *http.Server, ln net.Listener, fc *configFile) error {
+	if fc != nil && fc.TLSCert != "" {
+		return srv.ServeTLS(ln, fc.TLSCert, fc.TLSKey)
+	}
+	return srv.Serve(ln)
+}
+
+// wsURL is the WebSocket URL of the router, for the log.
+func wsURL(addr string, fc *configFile) string {
+	if fc == nil {
+		return "ws://" + addr + "/ws"
+	}
+	scheme := "ws://"
+	if fc.TLSCert != "" {
+		scheme = "wss://"
+	}
+	return scheme + addr + fc.WebSocketPath
+}

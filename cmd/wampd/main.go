@@ -3,8 +3,12 @@
 // One HTTP port serves WAMP over WebSocket at /ws and long-poll under /lp/,
 // the browser client (/wamp.js, /wamp.global.js, /wamp.wasm, /wasm_exec.js,
 // /wamp.d.ts, built from the checkout in the working directory on first
-// request), the demo pages (/, /demo/rpc, /demo/board) and the health check
-// at /healthz. Quick start, from the checkout:
+// request), the demo pages (/, /demo/rpc, /demo/board), the health check
+// at /healthz, Prometheus metrics at /metrics and, with --bridge-realm and
+// --bridge-key, the HTTP bridge (POST /publish, POST /call, signed
+// requests: see server.Bridge). The same port accepts WAMP raw sockets
+// (rs://host:port); --raw-addr and --unix add listeners of their own for
+// them. Quick start, from the checkout:
 //
 //	wampd --realm realm1 --dev     # http://127.0.0.1:8080/
 //	wampd --dist dist/             # write the browser client and exit
@@ -28,6 +32,7 @@ import (
 
 	"github.com/wampkit/wampkit/demo"
 	"github.com/wampkit/wampkit/internal/assets"
+	"github.com/wampkit/wampkit/internal/metrics"
 	"github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/wamp"
 )
@@ -56,6 +61,12 @@ type options struct {
 	drainTime  time.Duration
 	dev        bool
 	dist       string
+	bridge     bridgeOptions
+	raw        rawOptions
+	// checkConfig is --check-config: check the file and exit.
+	checkConfig string
+	// hashTicket is --hash-ticket: hash a ticket from standard input.
+	hashTicket bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -64,13 +75,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on for HTTP and WebSocket")
 	fs.Var(&o.realms, "realm", "a realm to serve (repeatable); realm1 when no realm is configured")
-	fs.StringVar(&o.configFile, "config", "", "configuration `file` (JSON)")
+	fs.StringVar(&o.configFile, "config", "", "configuration `file` (JSON; see README.md), checked at start")
+	fs.StringVar(&o.checkConfig, "check-config", "", "check the configuration `file`, report every mistake, and exit")
+	fs.BoolVar(&o.hashTicket, "hash-ticket", false, "read a ticket on standard input, print its hash for the configuration's ticket_hash, and exit")
 	fs.Var(&o.origins, "allow-origin", "a browser Origin host `pattern` to allow besides same-origin, such as *.example.com (repeatable)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.dev, "dev", false, "build the browser client at start and rebuild it when its sources change")
 	fs.StringVar(&o.dist, "dist", "", "write the browser client's files into `dir` and exit")
 	fs.DurationVar(&o.drainTime, "drain-time", 10*time.Second, "how long a graceful shutdown waits for sessions to leave")
+	o.bridge.register(fs)
+	o.raw.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -106,6 +121,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		fmt.Fprintln(stdout, "wampd", version())
 		return nil
 	}
+	if o.checkConfig != "" {
+		return checkConfig(o.checkConfig, stdout)
+	}
+	if o.hashTicket {
+		return hashTicket(os.Stdin, stdout)
+	}
 	if o.dist != "" {
 		start := time.Now()
 		if err := assets.Dist(o.dist); err != nil {
@@ -122,10 +143,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 
 	cfg := server.Config{Logger: log}
 	hc := server.HTTPConfig{}
+	var fc *configFile
 	if o.configFile != "" {
-		fc, err := loadConfigFile(o.configFile)
-		if err != nil {
+		if fc, err = loadConfigFile(o.configFile); err != nil {
 			return err
+		}
+		for _, w := range fc.Warnings {
+			log.Warn("configuration: "+w, "file", o.configFile)
 		}
 		cfg, hc = fc.apply(cfg, hc)
 		if fc.Listen != "" && !flagGiven(args, "addr") {
@@ -140,12 +164,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	}
 	hc.OriginPatterns = append(hc.OriginPatterns, o.origins...)
 
+	bridgeCfg, err := o.bridge.config()
+	if err != nil {
+		return err
+	}
 	router, err := server.New(cfg)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", router.Handler(hc))
+	mountTransports(mux, router, hc, fc)
+	mux.Handle("GET /metrics", metrics.Handler(router))
+	if bridgeCfg != nil {
+		bridge, err := router.NewBridge(*bridgeCfg)
+		if err != nil {
+			router.Close()
+			return err
+		}
+		mux.Handle("/publish", bridge)
+		mux.Handle("/call", bridge)
+	}
 	// The browser client is built from the checkout in the working
 	// directory: with --dev at start, in the background, so that the router
 	// serves at once while the first page load waits for the build;
@@ -167,17 +205,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err != nil {
 		return err
 	}
+	httpLn, raws, err := startRawSockets(o.raw, ln, fc != nil && fc.TLSCert != "", router, cfg, log)
+	if err != nil {
+		ln.Close()
+		router.Close()
+		return err
+	}
+	defer raws.close()
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serveHTTP(srv, httpLn, fc) }()
 
 	names := make([]string, len(cfg.Realms))
 	for i, r := range cfg.Realms {
 		names[i] = string(r.Name)
 	}
-	log.Info("wampd listening", "addr", ln.Addr().String(), "realms", names, "ws", "ws://"+ln.Addr().String()+"/ws")
+	log.Info("wampd listening", "addr", ln.Addr().String(), "realms", names, "ws", wsURL(ln.Addr().String(), fc))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -195,6 +240,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	// does not wait for hijacked WebSocket connections, the router does.
 	srv.SetKeepAlivesEnabled(false)
 	ln.Close()
+	raws.close()
 	rerr := router.Shutdown(sctx)
 	herr := srv.Shutdown(sctx)
 	if rerr != nil {

@@ -1,0 +1,159 @@
+package browsertests
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// connectJS joins realm1 from a harness page as window.S with the given
+// connect options (a JavaScript object literal's body) and returns the
+// transport the session runs over.
+func connectJS(opts string) string {
+	return fmt.Sprintf(`window.S = await wampkit.connect({realm: %s, %s}); return S.transport;`, js(realm), opts)
+}
+
+// TestTwoTabs: tab A registers procedures and tab B calls them with
+// positional and keyword arguments, binary values and application errors;
+// events go from A to B and from B to A. The same over WebSocket, over
+// forced long-poll, and with MessagePack on one side and JSON on the other.
+func TestTwoTabs(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		optsA     string
+		optsB     string
+		transport string
+	}{
+		{"websocket", `serializer: 'json'`, `serializer: 'json'`, "websocket"},
+		{"longpoll", `transports: ['longpoll']`, `transports: ['longpoll']`, "longpoll"},
+		// Binary crosses from a msgpack session to a JSON one ("\0"+base64)
+		// and back. (The default browser build has no CBOR.)
+		{"websocket-msgpack-json", `serializer: 'msgpack'`, `serializer: 'json'`, "websocket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envConfig{})
+			tabs := openTabs(t, "A", "B")
+			a, b := tabs[0], tabs[1]
+			a.open(e.url("/test/harness.html"))
+			b.open(e.url("/test/harness.html"))
+			a.expect(connectJS(tc.optsA), js(tc.transport))
+			b.expect(connectJS(tc.optsB), js(tc.transport))
+			// What the router saw: one transport per tab, none of the other.
+			ws, lp := e.wsRequests.Load(), e.lpOpens.Load()
+			if want := map[string][2]int64{"websocket": {2, 0}, "longpoll": {0, 2}}[tc.transport]; ws != want[0] || lp != want[1] {
+				t.Errorf("%d requests to /ws and %d POST /lp/open, want %d and %d", ws, lp, want[0], want[1])
+			}
+
+			// Procedures of tab A: an echo that is async, a procedure that
+			// throws a WampError, one that throws a plain object with a uri.
+			a.run(`
+				await S.register('com.test.echo', async (args, kwargs, details) => {
+					await sleep(1);
+					return new wampkit.Result(args, kwargs);
+				});
+				await S.register('com.test.add', (args) => args[0] + args[1]);
+				await S.register('com.test.fail', () => {
+					throw new wampkit.WampError('com.test.error.oops', ['bad', 7], {why: 'because', blob: bytes(9, 8)});
+				});
+				await S.register('com.test.plainthrow', () => {
+					throw {uri: 'com.test.error.plain', args: [{deep: [true]}], kwargs: {n: -1.5}};
+				});`)
+
+			b.expect(`return await S.call('com.test.add', [2, 3]);`, `{"args":[5],"kwargs":{}}`)
+			b.expect(`return await S.call('com.test.echo',
+					[1, 'two', true, null, {nested: [1.5, 'x', {}]}, bytes(0, 1, 2, 254, 255), 2 ** 53],
+					{k: 'v', bin: bytes(7), list: [bytes(), 'é∑😀']});`,
+				`{"args":[1,"two",true,null,{"nested":[1.5,"x",{}]},"<bytes 000102feff>",9007199254740992],
+				  "kwargs":{"k":"v","bin":"<bytes 07>","list":["<bytes >","é∑😀"]}}`)
+			b.expect(`return await attempt(S.call('com.test.fail', [1]));`,
+				`{"error":{"class":"WampError","uri":"com.test.error.oops","args":["bad",7],
+				  "kwargs":{"why":"because","blob":"<bytes 0908>"},"message":"com.test.error.oops: bad"}}`)
+			b.expect(`const r = await attempt(S.call('com.test.plainthrow')); delete r.error.message; return r;`,
+				`{"error":{"class":"WampError","uri":"com.test.error.plain","args":[{"deep":[true]}],"kwargs":{"n":-1.5}}}`)
+			b.expect(`const r = await attempt(S.call('com.test.nobody')); return [r.error.class, r.error.uri];`,
+				`["WampError","wamp.error.no_such_procedure"]`)
+
+			// Events from A to B, in order, and one back from B to A.
+			b.run(`await S.subscribe('com.test.ab', collect('ab'));`)
+			a.run(`await S.subscribe('com.test.ba', collect('ba'));`)
+			a.run(`
+				await S.publish('com.test.ab', [1], null, {acknowledge: true});
+				await S.publish('com.test.ab', ['two', bytes(2)], {k: bytes(0xff)}, {acknowledge: true});
+				await S.publish('com.test.ab', null, {only: 'kwargs'}, {acknowledge: true});`)
+			b.waitFor(`received.ab.length === 3`)
+			b.expect(`return received.ab;`, `[
+				{"args":[1],"kwargs":{}},
+				{"args":["two","<bytes 02>"],"kwargs":{"k":"<bytes ff>"}},
+				{"args":[],"kwargs":{"only":"kwargs"}}]`)
+			b.run(`await S.publish('com.test.ba', [{from: 'B'}]);`)
+			a.waitFor(`received.ba.length === 1`)
+			a.expect(`return received.ba;`, `[{"args":[{"from":"B"}],"kwargs":{}}]`)
+
+			a.run(`await S.leave();`)
+			b.expect(`return await unregistered(S, 'com.test.add');`, `true`)
+			b.run(`await S.leave();`)
+		})
+	}
+}
+
+// TestFallback: with the WebSocket endpoint refused (403, as a firewall
+// would) or reached without its Upgrade header (a proxy that strips it),
+// connect with the default transports falls back to long-poll by itself,
+// and the session works.
+func TestFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		block func(ws http.Handler) http.Handler
+	}{
+		{"forbidden", func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "WebSocket is blocked here", http.StatusForbidden)
+			})
+		}},
+		{"upgrade-stripped", func(ws http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.Header.Del("Upgrade")
+				r.Header.Del("Connection")
+				ws.ServeHTTP(w, r)
+			})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envConfig{WebSocket: tc.block})
+			a := openTabs(t, "A")[0]
+			a.open(e.url("/test/harness.html"))
+			a.expect(connectJS(`onclose: (reason, d) => { window.closeInfo = [reason, d.willRetry]; }`), `"longpoll"`)
+			if n := e.wsRequests.Load(); n == 0 {
+				t.Error("the client did not try WebSocket first")
+			}
+			if n := e.lpOpens.Load(); n != 1 {
+				t.Errorf("%d POST /lp/open, want 1", n)
+			}
+			a.run(`await S.register('com.test.mul', (args) => args[0] * args[1]);
+				await S.subscribe('com.test.self', collect('self'));`)
+			a.expect(`return await S.call('com.test.mul', [6, 7]);`, `{"args":[42],"kwargs":{}}`)
+			a.run(`await S.publish('com.test.self', [bytes(1, 2)], null, {acknowledge: true, exclude_me: false});`)
+			a.waitFor(`received.self.length === 1`)
+			a.expect(`return received.self;`, `[{"args":["<bytes 0102>"],"kwargs":{}}]`)
+			a.run(`await S.leave();`)
+			a.waitFor(`window.closeInfo !== undefined`)
+			a.expect(`return window.closeInfo;`, `["closed", false]`)
+		})
+	}
+}
+
+// TestGlobalScript: the plain-script build /wamp.global.js, for pages
+// without modules, defines globalThis.wampkit and works like the module.
+func TestGlobalScript(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	a := openTabs(t, "A")[0]
+	a.open(e.url("/test/global.html"))
+	a.expect(`
+		const s = await wampkit.connect({realm: 'realm1'});
+		await s.register('com.test.neg', (args) => -args[0]);
+		const r = await s.call('com.test.neg', [5]);
+		const err = await s.call('com.test.none').catch((e) => e);
+		await s.leave();
+		return [s.transport, r instanceof wampkit.Result, r.args, err instanceof wampkit.WampError, err.uri];`,
+		`["websocket", true, [-5], true, "wamp.error.no_such_procedure"]`)
+}

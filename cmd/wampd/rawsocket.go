@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/rawsocket"
+)
+
+// rawOptions are the raw socket flags.
+type rawOptions struct {
+	addr   string // --raw-addr
+	unix   string // --unix
+	shared bool   // --raw-shared
+}
+
+func (o *rawOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.addr, "raw-addr", "", "also serve WAMP raw sockets (rs://) on this TCP `address`")
+	fs.StringVar(&o.unix, "unix", "", "also serve WAMP raw sockets on a Unix socket at this `path` (unix:///path)")
+	fs.BoolVar(&o.shared, "raw-shared", true, "serve WAMP raw sockets on the HTTP port too (not when it serves HTTPS)")
+}
+
+// rawSockets serves raw socket connections to the router.
+type rawSockets struct {
+	srv     *rawsocket.Server
+	lns     []net.Listener // the listeners of their own
+	serving sync.WaitGroup
+	once    sync.Once
+}
+
+// startRawSockets starts the raw socket listeners that o asks for. It
+// returns the listener that HTTP should serve: the HTTP share of ln when
+// raw sockets share the HTTP port, otherwise ln itself.
+func startRawSockets(o rawOptions, ln net.Listener, https bool, router *server.Router, cfg server.Config, log *slog.Logger) (net.Listener, *rawSockets, error) {
+	srv, err := rawsocket.NewServer(&rawsocket.Config{
+		ReadLimit:        cfg.MaxMessageSize,
+		WriteBufferLimit: cfg.MaxQueuedBytes,
+		Logger:           log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rs := &rawSockets{srv: srv}
+	if o.addr != "" {
+		l, err := net.Listen("tcp", o.addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--raw-addr: %w", err)
+		}
+		rs.lns = append(rs.lns, l)
+		log.Info("raw sockets listening", "url", "rs://"+l.Addr().String())
+	}
+	if o.unix != "" {
+		l, err := listenUnix(o.unix)
+		if err != nil {
+			rs.close()
+			return nil, nil, fmt.Errorf("--unix: %w", err)
+		}
+		rs.lns = append(rs.lns, l)
+		log.Info("raw sockets listening", "url", "unix://"+o.unix)
+	}
+	for _, l := range rs.lns {
+		rs.serving.Go(func() { rs.serve(l, router, log) })
+	}
+	switch {
+	case !o.shared:
+		return ln, rs, nil
+	case https:
+		log.Info("raw sockets do not share the HTTPS port; use --raw-addr for them")
+		return ln, rs, nil
+	}
+	httpLn, rawLn := rawsocket.NewSharedListener(ln, 0)
+	rs.serving.Go(func() { rs.serve(rawLn, router, log) })
+	return httpLn, rs, nil
+}
+
+func (rs *rawSockets) serve(l net.Listener, router *server.Router, log *slog.Logger) {
+	if err := rs.srv.Serve(l, router.Serve); err != nil {
+		log.Error("raw socket listener failed", "addr", l.Addr().String(), "error", err)
+	}
+}
+
+// close stops accepting on the raw socket listeners of their own (the
+// shared one stops with the HTTP listener) and waits for every listener's
+// loop to end. The sessions are the router's to end.
+func (rs *rawSockets) close() {
+	rs.once.Do(func() {
+		for _, l := range rs.lns {
+			l.Close()
+		}
+	})
+	rs.serving.Wait()
+}
+
+// listenUnix listens on a Unix socket at path, replacing a socket file that
+// a process which is gone left behind. A path that another process serves,
+// or that is not a socket, is an error.
+func listenUnix(path string) (net.Listener, error) {
+	l, err := net.Listen("unix", path)
+	if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+		return l, err
+	}
+	if fi, serr := os.Stat(path); serr != nil || fi.Mode()&os.ModeSocket == 0 {
+		return nil, fmt.Errorf("%s exists and is not a socket", path)
+	}
+	if c, derr := net.Dial("unix", path); derr == nil {
+		c.Close()
+		return nil, fmt.Errorf("another process serves %s", path)
+	}
+	if err := os.Remove(path); err != nil {
+		return nil, err
+	}
+	return net.Listen("unix", path)
+}

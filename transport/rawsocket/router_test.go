@@ -1,0 +1,202 @@
+//go:build !js
+
+package rawsocket_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wampkit/wampkit/client"
+	wampserver "github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/rawsocket"
+	"github.com/wampkit/wampkit/wamp"
+	"github.com/wampkit/wampkit/wamp/codec"
+)
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// rawRouter is a real router serving raw sockets on TCP and on a Unix
+// socket, and WebSocket over HTTP, pinging every session often.
+type rawRouter struct {
+	tcp, unix, ws string
+	log           *syncBuffer
+}
+
+func startRawRouter(t *testing.T) *rawRouter {
+	t.Helper()
+	log := &syncBuffer{}
+	r, err := wampserver.New(wampserver.Config{
+		Realms:       []wampserver.RealmConfig{{Name: "realm1"}},
+		PingInterval: 20 * time.Millisecond,
+		PingTimeout:  2 * time.Second,
+		Logger:       slog.New(slog.NewTextHandler(log, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := rawsocket.NewServer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serving sync.WaitGroup
+	var lns []net.Listener
+	for _, network := range networks {
+		ln := listen(t, network)
+		lns = append(lns, ln)
+		serving.Go(func() { srv.Serve(ln, r.Serve) })
+	}
+	hs := httptest.NewServer(r.Handler(wampserver.HTTPConfig{}))
+	t.Cleanup(func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+		serving.Wait()
+		r.Close()
+		hs.Close()
+	})
+	return &rawRouter{
+		tcp:  "rs://" + lns[0].Addr().String(),
+		unix: "unix://" + lns[1].Addr().String(),
+		ws:   "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws",
+		log:  log,
+	}
+}
+
+func join(t *testing.T, url, ser string) *client.Session {
+	t.Helper()
+	s, err := client.Join(t.Context(), url, "realm1", &client.Config{Serializer: ser})
+	if err != nil {
+		t.Fatalf("Join(%s, %s): %v", url, ser, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Leave(ctx)
+	})
+	return s
+}
+
+// TestGoClientOverRawSocket: Go clients over rs:// and unix:// (and one
+// over WebSocket) call, register, publish and subscribe through the real
+// router, with each serializer, while the router pings them.
+func TestGoClientOverRawSocket(t *testing.T) {
+	rr := startRawRouter(t)
+	for _, c := range codec.All {
+		ser := c.Name()
+		t.Run(ser, func(t *testing.T) {
+			callee := join(t, rr.unix, ser)
+			caller := join(t, rr.tcp, ser)
+			browserish := join(t, rr.ws, ser)
+			for s, want := range map[*client.Session]string{callee: "rawsocket", caller: "rawsocket", browserish: "websocket"} {
+				if info := s.Transport(); info.Transport != want || info.Serializer != ser {
+					t.Errorf("Transport() = %+v, want %s with %s", info, want, ser)
+				}
+			}
+			proc := wamp.URI("com.example.concat." + ser)
+			if _, err := callee.Register(t.Context(), proc, func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
+				return &client.Result{Args: wamp.List{inv.Args[0].(string) + inv.Args[1].(string)}, Kwargs: inv.Kwargs}, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []*client.Session{caller, browserish} {
+				res, err := s.Call(t.Context(), proc, wamp.List{"raw", "socket"}, wamp.Dict{"blob": []byte{0, 0xff}})
+				if err != nil {
+					t.Fatalf("call over %s: %v", s.Transport().Transport, err)
+				}
+				if !reflect.DeepEqual(res.Args, wamp.List{"rawsocket"}) || !reflect.DeepEqual(res.Kwargs, wamp.Dict{"blob": []byte{0, 0xff}}) {
+					t.Errorf("call over %s: %#v %#v", s.Transport().Transport, res.Args, res.Kwargs)
+				}
+			}
+
+			topic := wamp.URI("com.example.news." + ser)
+			events := make(chan *client.Event, 10)
+			for _, s := range []*client.Session{caller, browserish} {
+				if _, err := s.Subscribe(t.Context(), topic, func(ev *client.Event) { events <- ev }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := callee.Publish(t.Context(), topic, wamp.List{"hello", int64(42)}, nil, client.Acknowledge()); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				select {
+				case ev := <-events:
+					if !reflect.DeepEqual(ev.Args, wamp.List{"hello", int64(42)}) {
+						t.Errorf("event args %#v", ev.Args)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("an event did not arrive")
+				}
+			}
+
+			// The router pings every 20 ms; the sessions answer and live on.
+			time.Sleep(100 * time.Millisecond)
+			if _, err := caller.Call(t.Context(), proc, wamp.List{"still ", "here"}, nil); err != nil {
+				t.Fatalf("call after the pings: %v", err)
+			}
+		})
+	}
+	if strings.Contains(rr.log.String(), "ping failed") {
+		t.Errorf("the router logged failed pings:\n%s", rr.log)
+	}
+}
+
+func TestJoinRawSocketURLs(t *testing.T) {
+	rr := startRawRouter(t)
+	// rss:// speaks TLS: a plain listener and an untrusted certificate fail
+	// in the TLS handshake.
+	_, err := client.Join(t.Context(), strings.Replace(rr.tcp, "rs://", "rss://", 1), "realm1", nil)
+	if err == nil || !strings.Contains(err.Error(), "over TLS") {
+		t.Errorf("rss:// to a plain listener: %v, want a TLS error", err)
+	}
+	cert, _ := selfSigned(t)
+	ln := tls.NewListener(listen(t, "tcp"), &tls.Config{Certificates: []tls.Certificate{cert}})
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	_, err = client.Join(t.Context(), "rss://"+ln.Addr().String(), "realm1", nil)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("rss:// with an untrusted certificate: %v, want a certificate error", err)
+	}
+
+	for _, tt := range []struct{ url, want string }{
+		{"rs://127.0.0.1", "needs a host and a port"},
+		{"rss://:8080", "needs a host and a port"},
+		{"unix://host/path", "absolute socket path"},
+		{"unix://", "absolute socket path"},
+		{"tcp://127.0.0.1:1", "want ws, wss, http, https, rs, rss or unix"},
+	} {
+		if _, err := client.Join(t.Context(), tt.url, "realm1", nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Join(%q): %v, want %q", tt.url, err, tt.want)
+		}
+	}
+}
