@@ -151,6 +151,10 @@ type RoleConfig struct {
 	// later actions of the same kind on the same URI reuse the answer.
 	// A failing or late authorizer refuses the action.
 	Authorizer wamp.URI
+	// TrustLevel, when set, is the trust level the dealer gives every call
+	// of the role's sessions: INVOCATION.Details.trustlevel, 0 the lowest
+	// (the call_trustlevels feature). Unset, invocations carry none.
+	TrustLevel *int
 }
 
 // Permission grants actions on the URIs that URI and Match cover.

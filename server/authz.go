@@ -33,6 +33,7 @@ type role struct {
 	name       string
 	perms      *uriTable[*Permission]
 	authorizer wamp.URI
+	trustLevel *int
 }
 
 // decision is the outcome of an authorization.
@@ -53,7 +54,7 @@ type authzKey struct {
 func newAuthz(roles []RoleConfig) *authz {
 	a := &authz{open: len(roles) == 0, roles: make(map[string]*role, len(roles))}
 	for _, rc := range roles {
-		ro := &role{name: rc.Name, perms: newURITable[*Permission](), authorizer: rc.Authorizer}
+		ro := &role{name: rc.Name, perms: newURITable[*Permission](), authorizer: rc.Authorizer, trustLevel: rc.TrustLevel}
 		for i := range rc.Permissions {
 			p := &rc.Permissions[i]
 			ro.perms.put(p.URI, cmpOr(p.Match, wamp.MatchExact), p)
@@ -61,6 +62,14 @@ func newAuthz(roles []RoleConfig) *authz {
 		a.roles[rc.Name] = ro
 	}
 	return a
+}
+
+// trustLevel returns the trust level of the calls of authrole's sessions.
+func (a *authz) trustLevel(authrole string) (int, bool) {
+	if ro := a.roles[authrole]; ro != nil && ro.trustLevel != nil {
+		return *ro.trustLevel, true
+	}
+	return 0, false
 }
 
 // hasRole tells whether a session may join under authrole.

@@ -365,6 +365,9 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 	if opts.timeout > 0 {
 		details["timeout"] = opts.timeout.Milliseconds()
 	}
+	if level, ok := d.realm.authz.trustLevel(s.authrole); ok {
+		details["trustlevel"] = int64(level)
+	}
 	inv := &invocation{
 		id:              callee.invocationIDs.Next(),
 		callerReq:       m.Request,

@@ -21,6 +21,7 @@ func routerRoles() wamp.Dict {
 			"progressive_call_results":     true,
 			"progressive_call_invocations": true,
 			"call_timeout":                 true,
+			"call_trustlevels":             true,
 			"call_canceling":               true,
 			"call_cancelling":              true,
 			"caller_identification":        true,

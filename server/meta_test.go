@@ -20,7 +20,7 @@ func TestWelcomeAnnouncesAdvancedFeatures(t *testing.T) {
 	wantBroker := []string{"event_history", "event_retention", "pattern_based_subscription", "publisher_exclusion",
 		"publisher_identification", "session_meta_api", "subscriber_blackwhite_listing", "subscription_meta_api",
 		"subscription_revocation"}
-	wantDealer := []string{"call_canceling", "call_cancelling", "call_timeout", "caller_identification",
+	wantDealer := []string{"call_canceling", "call_cancelling", "call_timeout", "call_trustlevels", "caller_identification",
 		"pattern_based_registration", "progressive_call_invocations", "progressive_call_results",
 		"registration_meta_api", "registration_revocation", "session_meta_api", "shared_registration",
 		"testament_meta_api"}

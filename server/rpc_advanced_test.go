@@ -482,3 +482,27 @@ func TestRegistrationRevocation(t *testing.T) {
 	aware.send(&wamp.Unregister{Request: 5, Registration: id})
 	aware.expectError(wamp.TypeUnregister, 5, wamp.ErrNoSuchRegistration)
 }
+
+// TestCallTrustLevels: a role with a trust level gives it to every call of
+// its sessions, in INVOCATION.Details.trustlevel; other calls carry none.
+func TestCallTrustLevels(t *testing.T) {
+	level := 2
+	everything := []Permission{{URI: "", Match: wamp.MatchPrefix, Allow: Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}
+	r := newTestRouter(t, Config{Realms: []RealmConfig{
+		{Name: "realm1", Roles: []RoleConfig{{Name: "anonymous", Permissions: everything, TrustLevel: &level}}},
+		{Name: "realm2"},
+	}})
+	for _, tc := range []struct {
+		realm wamp.URI
+		want  any
+	}{{"realm1", int64(2)}, {"realm2", nil}} {
+		callee := joinWith(t, r, tc.realm, allRoles)
+		caller := joinWith(t, r, tc.realm, allRoles)
+		callee.register("com.example.trusted", nil)
+		caller.send(&wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.trusted"})
+		inv := expect[*wamp.Invocation](callee)
+		if got := inv.Details["trustlevel"]; got != tc.want {
+			t.Fatalf("%s: trustlevel %v, want %v", tc.realm, got, tc.want)
+		}
+	}
+}

@@ -378,8 +378,12 @@ func (r *reader) realm(p string, v any) server.RealmConfig {
 }
 
 func (r *reader) role(p string, v any) server.RoleConfig {
-	m := r.object(p, v, "name", "permissions", "authorizer")
+	m := r.object(p, v, "name", "permissions", "authorizer", "trustlevel")
 	rc := server.RoleConfig{Name: r.str(p+".name", m["name"]), Authorizer: wamp.URI(r.str(p+".authorizer", m["authorizer"]))}
+	if tv, ok := m["trustlevel"]; ok {
+		level := int(r.integer(p+".trustlevel", tv, 0, 1<<31-1))
+		rc.TrustLevel = &level
+	}
 	for i, pv := range r.list(p+".permissions", m["permissions"]) {
 		pp := fmt.Sprintf("%s.permissions[%d]", p, i)
 		// "cache" is accepted for configurations ported from Crossbar.io;
