@@ -17,6 +17,11 @@
 //                   wamp.error.no_such_procedure (true) or 2 s pass (false):
 //                   a router answers a callee's GOODBYE before it drops
 //                   the callee's registrations
+//   note(list, text)
+//                   appends <li>text</li> to the list <ul id=list>, made
+//                   with an <h2>list</h2> heading on first use, so that
+//                   what a test does shows in the page and its screenshot
+//   noted(list)     the texts of that list's items ([] before any note)
 //   harnessReady    true once this module has run
 import * as wampkit from '/wamp.js';
 
@@ -85,6 +90,24 @@ async function unregistered(session, proc) {
   return false;
 }
 
+function note(list, text) {
+  let ul = document.getElementById(list);
+  if (!ul) {
+    const h = document.createElement('h2');
+    h.textContent = list;
+    ul = document.createElement('ul');
+    ul.id = list;
+    document.body.append(h, ul);
+  }
+  const li = document.createElement('li');
+  li.textContent = String(text);
+  ul.append(li);
+}
+
+function noted(list) {
+  return Array.from(document.getElementById(list)?.children ?? [], (li) => li.textContent);
+}
+
 Object.assign(window, {
   wampkit,
   bytes: (...n) => new Uint8Array(n),
@@ -94,5 +117,7 @@ Object.assign(window, {
   collect,
   unregistered,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  note,
+  noted,
   harnessReady: true,
 });

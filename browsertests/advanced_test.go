@@ -1,0 +1,203 @@
+package browsertests
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestAdvancedRPC: four tabs on one router use the advanced profile's RPC
+// features from pages, and what happens shows in the pages (lists that the
+// test reads from the DOM; a screenshot of the caller's tab is an
+// artifact). Tabs 1 to 3 share a procedure with invoke 'roundrobin'; tab 4
+// calls it, streams a progressive call from tab 1 and aborts calls to tab
+// 1 through an AbortSignal. Over WebSocket and over forced long-poll.
+func TestAdvancedRPC(t *testing.T) {
+	for _, tc := range []struct{ transport, opts string }{
+		{"websocket", `transports: ['websocket']`},
+		{"longpoll", `transports: ['longpoll']`},
+	} {
+		t.Run(tc.transport, func(t *testing.T) {
+			e := newEnv(t, envConfig{})
+			tabs := openTabs(t, "tab1", "tab2", "tab3", "tab4")
+			// The tabs load the browser client and join all at once; each
+			// then waits for its own join.
+			for i, tb := range tabs {
+				tb.open(e.url("/test/harness.html"))
+				tb.run(fmt.Sprintf(`window.tabIndex = %d;
+					window.joining = wampkit.connect({realm: %s, %s});`, i+1, js(realm), tc.opts))
+			}
+			for _, tb := range tabs {
+				tb.expect(`window.S = await joining; return S.transport;`, js(tc.transport))
+			}
+			ws, lp := e.wsRequests.Load(), e.lpOpens.Load()
+			if want := map[string][2]int64{"websocket": {4, 0}, "longpoll": {0, 4}}[tc.transport]; ws != want[0] || lp != want[1] {
+				t.Errorf("%d requests to /ws and %d POST /lp/open, want %d and %d", ws, lp, want[0], want[1])
+			}
+			callees, caller := tabs[:3], tabs[3]
+			checkRoundRobin(t, callees, caller)
+			checkProgress(t, callees[0], caller)
+			checkAbort(t, callees[0], caller)
+			caller.screenshot("advanced-rpc-" + tc.transport + "-tab4")
+		})
+	}
+}
+
+// checkRoundRobin: each callee registers com.test.rr with invoke
+// 'roundrobin' and answers with its tab number; the caller's own
+// registration with invoke 'random' is refused with
+// wamp.error.procedure_exists_with_different_invocation_policy, shown in
+// its page; then 9 calls go 3 to each callee, in turn, in the order they
+// registered, and each callee's page lists the 3 calls it answered.
+func checkRoundRobin(t *testing.T, callees []*tab, caller *tab) {
+	t.Helper()
+	for _, tb := range callees {
+		tb.run(`window.rrCalls = 0;
+			await S.register('com.test.rr', () => {
+				note('invocations', 'call ' + ++rrCalls);
+				return tabIndex;
+			}, {invoke: 'roundrobin'});`)
+	}
+
+	caller.run(`const r = await attempt(S.register('com.test.rr', () => tabIndex, {invoke: 'random'}));
+		note('refused', r.error ? r.error.uri : 'registered');`)
+	caller.expect(`return noted('refused');`, `["wamp.error.procedure_exists_with_different_invocation_policy"]`)
+
+	var seq []string
+	out := caller.run(`for (let i = 0; i < 9; i++) {
+			const r = await S.call('com.test.rr');
+			note('roundrobin', 'tab ' + r.args[0]);
+		}
+		return noted('roundrobin');`)
+	if err := json.Unmarshal(out, &seq); err != nil {
+		t.Fatalf("roundrobin results %s: %v", out, err)
+	}
+	counts := map[string]int{}
+	for _, s := range seq {
+		counts[s]++
+	}
+	if want := map[string]int{"tab 1": 3, "tab 2": 3, "tab 3": 3}; !maps.Equal(counts, want) {
+		t.Errorf("9 roundrobin calls answered %v times, want %v (sequence %q)", counts, want, seq)
+	}
+	// The dealer starts with the callee that registered first and goes
+	// round the callees in the order they registered.
+	if want := []string{"tab 1", "tab 2", "tab 3", "tab 1", "tab 2", "tab 3", "tab 1", "tab 2", "tab 3"}; !slices.Equal(seq, want) {
+		t.Errorf("roundrobin sequence %q, want %q", seq, want)
+	}
+	for _, tb := range callees {
+		tb.expect(`return noted('invocations');`, `["call 1", "call 2", "call 3"]`)
+	}
+}
+
+// progressSteps is how many progressive results the procedure of
+// checkProgress sends, progressGap the pause before each of them and
+// before its final result.
+const (
+	progressSteps = 5
+	progressGap   = 150 * time.Millisecond
+)
+
+// checkProgress: the callee sends progressSteps progressive results
+// (details.progress([i])) progressGap apart, then 'done'; the caller's
+// onProgress appends each to a list in its page and the final result goes
+// last. Reading the list from Go while the call runs shows the progress
+// items arrive one by one, before the final result, and in order.
+func checkProgress(t *testing.T, callee, caller *tab) {
+	t.Helper()
+	callee.run(fmt.Sprintf(`await S.register('com.test.count', async (args, kwargs, details) => {
+			for (let i = 0; i < args[0]; i++) {
+				await sleep(%[1]d);
+				details.progress([i]);
+			}
+			await sleep(%[1]d);
+			return 'done';
+		});`, progressGap.Milliseconds()))
+
+	// The call runs on in the page while this run returns.
+	caller.run(fmt.Sprintf(`window.progressFlags = [];
+		S.call('com.test.count', [%d], null, {onProgress: (r) => {
+			progressFlags.push(r.details.progress);
+			note('progress', r.args[0]);
+		}}).then((r) => note('progress', r.args[0]), (e) => note('progress', 'failed: ' + e.message));`, progressSteps))
+
+	var want []string
+	for i := range progressSteps {
+		want = append(want, fmt.Sprint(i))
+	}
+	want = append(want, "done")
+	partial := map[int]bool{} // list lengths seen before the final result
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		var got []string
+		out := caller.run(`return noted('progress');`)
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("progress list %s: %v", out, err)
+		}
+		if len(got) > len(want) || !slices.Equal(got, want[:len(got)]) {
+			t.Fatalf("progress list %q is not a beginning of %q", got, want)
+		}
+		if len(got) == len(want) {
+			break
+		}
+		if len(got) > 0 {
+			partial[len(got)] = true
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("progress list %q after %v, want %q", got, stepTimeout, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	seen := slices.Sorted(maps.Keys(partial))
+	t.Logf("progress items shown before the result, as polled: %v", seen)
+	// progressGap apart, each stage of the list lasts long enough to be
+	// seen: at least two of them mean the items came one by one while the
+	// call ran, not all at once with the result.
+	if len(seen) < 2 {
+		t.Errorf("the page showed %v progress items before the final result, want progress shown while the call ran", seen)
+	}
+	caller.expect(`return progressFlags;`, `[true, true, true, true, true]`)
+}
+
+// checkAbort: the callee's procedure waits until details.signal aborts;
+// the caller calls it with an AbortController's signal and aborts once the
+// callee shows the call started. The call rejects at once with
+// signal.reason, a DOMException named AbortError, and the router
+// interrupts the callee: its signal's reason is a WampError
+// wamp.error.canceled with the call's cancel mode, killnowait by default
+// or the cancelMode asked. Both show in the pages.
+func checkAbort(t *testing.T, callee, caller *tab) {
+	t.Helper()
+	callee.run(`await S.register('com.test.slow', (args, kwargs, details) => new Promise((resolve) => {
+			note('slow', 'started ' + args[0]);
+			details.signal.addEventListener('abort', () => {
+				const r = details.signal.reason;
+				note('slow', ['interrupted', args[0], r instanceof wampkit.WampError ? r.uri : String(r), r.mode].join(' '));
+				resolve('too late'); // the client answered already: dropped
+			});
+		}));`)
+
+	for i, tc := range []struct{ label, option, mode string }{
+		{"default", "", "killnowait"},
+		{"kill", "cancelMode: 'kill'", "kill"},
+	} {
+		caller.run(fmt.Sprintf(`const label = %s;
+			const ac = new AbortController();
+			window.abortCall = () => ac.abort();
+			S.call('com.test.slow', [label], null, {signal: ac.signal, %s}).then(
+				(r) => note('aborted', label + ': resolved ' + r.args[0]),
+				(e) => note('aborted', label + ': ' + e.name + (e === ac.signal.reason && e instanceof DOMException ? '' : ' (not the signal\'s reason)')));`,
+			js(tc.label), tc.option))
+		callee.waitFor(fmt.Sprintf(`noted('slow').includes(%s)`, js("started "+tc.label)))
+		// Nothing has answered the call yet.
+		caller.expect(`return noted('aborted').length;`, fmt.Sprint(i))
+		caller.run(`abortCall();`)
+		caller.waitFor(fmt.Sprintf(`noted('aborted').length === %d`, i+1))
+		caller.expect(fmt.Sprintf(`return noted('aborted')[%d];`, i), js(tc.label+": AbortError"))
+		callee.waitFor(fmt.Sprintf(`noted('slow').length === %d`, 2*(i+1)))
+		callee.expect(fmt.Sprintf(`return noted('slow')[%d];`, 2*i+1),
+			js(fmt.Sprintf("interrupted %s wamp.error.canceled %s", tc.label, tc.mode)))
+	}
+}
