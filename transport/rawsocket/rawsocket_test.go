@@ -869,6 +869,9 @@ func TestServeStops(t *testing.T) {
 	if err := rawsocket.Serve(ln, &rawsocket.Config{Codecs: []codec.Codec{badCodec{}}}, nil); err == nil || !strings.Contains(err.Error(), "no raw socket ID") {
 		t.Errorf("Serve with an unknown codec: %v", err)
 	}
+	if err := rawsocket.Serve(ln, nil, nil); err == nil {
+		t.Error("Serve without an accept function succeeded")
+	}
 }
 
 // badCodec is a serializer the raw socket protocol has no number for.

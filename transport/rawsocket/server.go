@@ -123,6 +123,9 @@ func NewServer(cfg *Config) (*Server, error) {
 // (router.Serve fits). It returns nil once ln is closed, after closing the
 // connections still in their handshake, or the listener's error.
 func (s *Server) Serve(ln net.Listener, accept func(transport.Peer)) error {
+	if accept == nil {
+		return errors.New("rawsocket: Serve needs a function to accept peers")
+	}
 	var (
 		mu        sync.Mutex
 		inHand    = make(map[net.Conn]struct{})
