@@ -5,7 +5,7 @@ DIST      ?= dist
 FUZZTIME  ?= 15s
 NPM_DIRS  := internal/interop browsertests
 
-.PHONY: run dist test build bench fuzz setup setup-go setup-npm setup-chromium check vet lint
+.PHONY: run dist test build bench stress fuzz setup setup-go setup-npm setup-chromium check vet lint
 
 ## run: the router, the browser client and the demos on http://localhost:8080
 ##      (--dev: the client is rebuilt whenever wasm/, client/, wamp/, transport/ or js/ change)
@@ -25,9 +25,13 @@ build: setup-go
 	$(GO) build -o bin/ ./cmd/...
 
 ## bench: codec, router and transport figures (see README)
-bench: setup-go
+bench: setup-go setup-npm setup-chromium
 	$(GO) test -run '^$$' -bench . -benchmem ./wamp/codec
 	$(GO) run ./internal/bench
+
+## stress: faults, load and hostile input against a router child, one table of figures (-short: the make test version)
+stress: setup-go
+	$(GO) run ./internal/stress
 
 ## fuzz: every fuzz target for $(FUZZTIME) each
 fuzz: setup-go

@@ -26,6 +26,10 @@ type envConfig struct {
 	// WebSocket, when set, wraps the router's WebSocket handler at GET /ws:
 	// this is how a test blocks WebSocket, as a proxy or a firewall would.
 	WebSocket func(ws http.Handler) http.Handler
+	// Router, when set, configures the router instead of the default
+	// (realm1, open to anyone): a test of authentication brings its
+	// realms. The env sets the Logger.
+	Router *server.Config
 }
 
 // env is one test's site on 127.0.0.1: a router with realm1 serving /ws and
@@ -82,10 +86,12 @@ func (e *env) url(path string) string { return "http://" + e.addr + path }
 // serve starts a new router and HTTP server on ln.
 func (e *env) serve(ln net.Listener) {
 	logger := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	router, err := server.New(server.Config{
-		Realms: []server.RealmConfig{{Name: realm}},
-		Logger: logger,
-	})
+	cfg := server.Config{Realms: []server.RealmConfig{{Name: realm}}}
+	if e.cfg.Router != nil {
+		cfg = *e.cfg.Router
+	}
+	cfg.Logger = logger
+	router, err := server.New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

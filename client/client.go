@@ -375,6 +375,16 @@ func (s *Session) Err() error {
 // that is reconnecting just stops. Requests still pending fail with
 // ErrSessionClosed. Err returns nil afterwards.
 func (s *Session) Leave(ctx context.Context) error {
+	return s.LeaveWith(ctx, wamp.ErrCloseRealm)
+}
+
+// LeaveWith is Leave with another GOODBYE reason, such as
+// "wamp.close.logout", after which a router that remembers the browser's
+// login in a cookie (as wampd and Crossbar.io do) forgets it.
+func (s *Session) LeaveWith(ctx context.Context, reason wamp.URI) error {
+	if !wamp.ValidURI(reason, false, false) {
+		return fmt.Errorf("client: leave: invalid reason URI %q", reason)
+	}
 	s.mu.Lock()
 	if err := s.closedLocked(); err != nil {
 		s.mu.Unlock()
@@ -395,7 +405,7 @@ func (s *Session) Leave(ctx context.Context) error {
 	}
 	// Should ctx end during a stuck write, closing the session unblocks it.
 	stop := context.AfterFunc(ctx, func() { s.drop(l, nil, nil) })
-	err := l.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrCloseRealm})
+	err := l.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: reason})
 	stop()
 	if err != nil {
 		s.drop(l, nil, nil)

@@ -510,8 +510,9 @@ export class Session {
     await this.#request('publish', topic, encode([args ?? [], kwargs ?? null, options ?? null]));
   }
 
-  async leave() {
-    await this.#request('leave');
+  async leave(reason) {
+    if (reason != null) checkString('reason', reason);
+    await this.#request('leave', reason ?? '');
   }
 }
 
@@ -537,6 +538,9 @@ export async function connect(options) {
   for (const hook of ['onopen', 'onclose', 'onchallenge']) {
     if (o[hook] != null) checkFunction(hook, o[hook]);
   }
+  for (const secret of ['ticket', 'secret']) {
+    if (o[secret] != null) checkString(secret, o[secret]);
+  }
   const config = encode({
     realm: o.realm,
     url: pageURL(o.url, '/ws', 'wss:', 'ws:'),
@@ -548,6 +552,9 @@ export async function connect(options) {
     authmethods: o.authmethods ?? null,
     authextra: o.authextra ?? null,
     challenge: typeof o.onchallenge === 'function',
+    ticket: o.ticket ?? null,
+    secret: o.secret ?? null,
+    privateKey: o.privateKey ?? null,
   });
   const bridge = await load(o.wasmUrl ?? new URL('/wamp.wasm', base ?? globalThis.location?.href).href);
   if (bridge.dead) throw bridge.dead;

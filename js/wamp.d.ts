@@ -73,7 +73,12 @@ export interface ConnectOptions {
   retry?: boolean;
   /** Authentication ID announced in HELLO. The router decides the one the session gets (session.details.authid). */
   authid?: string;
-  /** Authentication methods offered, in order of preference, e.g. ['ticket']. Default: anonymous. */
+  /**
+   * Authentication methods offered, in order of preference, e.g. ['ticket'],
+   * or ['cookie', 'ticket'] to be welcomed by a login cookie that the router
+   * set earlier, with the ticket when there is none. Default: those that
+   * privateKey, secret and ticket serve, in that order; else anonymous.
+   */
   authmethods?: string[];
   /** HELLO's authextra, for methods that need data up front. */
   authextra?: Kwargs;
@@ -83,6 +88,24 @@ export interface ConnectOptions {
    * (wamp.error.authentication_failed).
    */
   onchallenge?: (method: string, extra: Details) => string | [string, Kwargs] | Promise<string | [string, Kwargs]>;
+  /**
+   * Ticket authentication: the user's ticket (needs authid). The client
+   * answers the router's challenge; the page needs no code of its own.
+   * The ticket travels in clear: use wss://.
+   */
+  ticket?: string;
+  /**
+   * WAMP-CRA: the user's secret (needs authid). For a salted user this is
+   * the password: the client derives the key with the router's salt,
+   * iterations and keylen.
+   */
+  secret?: string;
+  /**
+   * WAMP-Cryptosign: the Ed25519 private key's 32-byte seed, as 64 hex
+   * digits or a Uint8Array. The client sends its public key in
+   * authextra.pubkey and signs the router's challenge; authid is optional.
+   */
+  privateKey?: string | Uint8Array;
   /** Called after every join: the first and each reconnection. */
   onopen?: (session: Session) => void;
   /**
@@ -309,8 +332,13 @@ export class Session {
   unsubscribe(subscription: Subscription): Promise<void>;
   /** Publishes; resolves once sent, or once confirmed with { acknowledge: true }. */
   publish(topic: string, args?: Args | null, kwargs?: Kwargs | null, options?: PublishOptions | null): Promise<void>;
-  /** Leaves the realm and closes the session for good (onclose('closed', ...)). */
-  leave(): Promise<void>;
+  /**
+   * Leaves the realm and closes the session for good (onclose('closed', ...)).
+   * reason is GOODBYE's, default 'wamp.close.close_realm'; 'wamp.close.logout'
+   * also makes the router forget the browser's login cookie and end the
+   * browser's other sessions on the realm.
+   */
+  leave(reason?: string): Promise<void>;
 }
 
 /**

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/wampkit/wampkit/wamp"
@@ -169,6 +170,9 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 		s.abort(wamp.ErrProtocolViolation, "HELLO.Details.authextra must be a dictionary")
 		return false
 	}
+	if id := rlm.cookieLogin(s, authid, offered); id != nil {
+		return s.admit(rlm, id)
+	}
 	var method string
 	var a authenticator
 	for _, m := range offered {
@@ -178,11 +182,19 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 		}
 	}
 	if a == nil {
+		if rlm.cookie != nil && slices.Contains(offered, methodCookie) {
+			s.router.stats.authFailed(methodCookie)
+			s.abort(wamp.ErrAuthenticationFailed, "no cookie login on realm %q: it expired, the user logged out, or the browser sent no cookie", rlm.name)
+			return false
+		}
 		var have []string
 		for _, m := range methodOrder {
 			if rlm.auth[m] != nil {
 				have = append(have, m)
 			}
+		}
+		if rlm.cookie != nil {
+			have = append(have, methodCookie)
 		}
 		s.abort(wamp.ErrNoAuthMethod, "realm %q accepts none of the offered authentication methods (%s); it accepts %s",
 			rlm.name, strings.Join(offered, ", "), strings.Join(have, ", "))
@@ -249,8 +261,14 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 			return false
 		}
 	}
+	return s.admit(rlm, id)
+}
+
+// admit gives the session the identity that authentication established,
+// if the realm has its role; otherwise it sends ABORT and reports false.
+func (s *session) admit(rlm *realm, id *identity) bool {
 	if !rlm.authz.hasRole(id.authrole) {
-		s.router.stats.authFailed(method)
+		s.router.stats.authFailed(id.authmethod)
 		s.abort(wamp.ErrNoSuchRole, "realm %q has no role %q", rlm.name, id.authrole)
 		return false
 	}

@@ -34,6 +34,9 @@ type AuthConfig struct {
 	WAMPCRA *WAMPCRAAuth
 	// Cryptosign admits sessions that sign a challenge with an Ed25519 key.
 	Cryptosign *CryptosignAuth
+	// Cookie remembers a browser's login with one of the methods above in
+	// a cookie, and admits its later connections by it (auth_cookie.go).
+	Cookie *CookieAuth
 }
 
 // AnonymousAuth configures anonymous authentication. A session gets a

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -295,6 +296,11 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 
 	b.mu.Lock()
 	sub, ok := b.subs.get(m.Topic, match)
+	if limit := b.realm.router.cfg.MaxSubscriptions; len(s.subscriptions) >= limit && (!ok || s.subscriptions[sub.id] == nil) {
+		b.mu.Unlock()
+		s.sendError(wamp.TypeSubscribe, m.Request, wamp.ErrUnavailable, fmt.Sprintf("too many subscriptions in this session (limit %d)", limit))
+		return
+	}
 	created := !ok
 	if created {
 		sub = &subscription{id: b.realm.router.subscriptionIDs.Next(), topic: m.Topic, match: match, created: time.Now()}

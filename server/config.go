@@ -48,6 +48,14 @@ type Config struct {
 	// session from holding unbounded router state. Default 1000.
 	MaxPendingCalls int
 
+	// MaxSubscriptions and MaxRegistrations bound the subscriptions and
+	// registrations one session may hold; past them SUBSCRIBE and REGISTER
+	// get ERROR wamp.error.unavailable. Each costs router memory and a
+	// place in the routing tables, so one session must not add them without
+	// end. Default 10,000 each, far above what an application needs.
+	MaxSubscriptions int
+	MaxRegistrations int
+
 	// PingInterval is how often the router pings each session whose
 	// transport supports it (browsers never ping on their own), so that a
 	// dead peer is noticed and its session cleaned up. Default 30 s;
@@ -90,6 +98,12 @@ type Config struct {
 	// answer refuses the action. Default DefaultAuthorizerTimeout (5 s).
 	// (A dynamic authenticator is bounded by HelloTimeout.)
 	AuthorizerTimeout time.Duration
+
+	// MaxCookieLogins bounds the cookie logins the router remembers
+	// (CookieAuth), all realms together, so that logins from ever new
+	// cookies cannot grow its memory: past it, expired logins go, then
+	// those closest to their end. Default DefaultMaxCookieLogins.
+	MaxCookieLogins int
 
 	// Logger receives the router's logs. Default slog.Default().
 	Logger *slog.Logger
@@ -149,6 +163,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxPendingCalls <= 0 {
 		c.MaxPendingCalls = 1000
 	}
+	if c.MaxSubscriptions <= 0 {
+		c.MaxSubscriptions = 10000
+	}
+	if c.MaxRegistrations <= 0 {
+		c.MaxRegistrations = 10000
+	}
 	if c.PingInterval == 0 {
 		c.PingInterval = 30 * time.Second
 	}
@@ -166,6 +186,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AuthorizerTimeout <= 0 {
 		c.AuthorizerTimeout = DefaultAuthorizerTimeout
+	}
+	if c.MaxCookieLogins <= 0 {
+		c.MaxCookieLogins = DefaultMaxCookieLogins
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -217,6 +240,7 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	ck.checkCookies(c.Realms)
 	if c.DefaultCallTimeout < 0 {
 		ck.add("limits.default_call_timeout", "negative call timeout")
 	}

@@ -122,6 +122,10 @@ func (d *dealer) register(s *session, m *wamp.Register) {
 		d.mu.Unlock()
 		fail(wamp.ErrProcedureAlreadyExists, "procedure "+quote(string(m.Procedure))+" is already registered")
 		return
+	case len(s.registrations) >= d.realm.router.cfg.MaxRegistrations:
+		d.mu.Unlock()
+		fail(wamp.ErrUnavailable, fmt.Sprintf("too many registrations in this session (limit %d)", d.realm.router.cfg.MaxRegistrations))
+		return
 	}
 	if !exists {
 		reg = &registration{

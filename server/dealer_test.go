@@ -193,3 +193,19 @@ func TestOrderBetweenPairIsKept(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxSubscriptionsAndRegistrations(t *testing.T) {
+	r := newTestRouter(t, Config{MaxSubscriptions: 2, MaxRegistrations: 2})
+	c := join(t, r)
+	c.subscribe("com.example.t1", nil)
+	c.subscribe("com.example.t2", nil)
+	c.subscribe("com.example.t1", nil) // already held: not a new one
+	c.send(&wamp.Subscribe{Request: 100, Options: wamp.Dict{}, Topic: "com.example.t3"})
+	c.expectError(wamp.TypeSubscribe, 100, wamp.ErrUnavailable)
+	c.register("com.example.p1", nil)
+	c.register("com.example.p2", nil)
+	c.send(&wamp.Register{Request: 101, Options: wamp.Dict{}, Procedure: "com.example.p3"})
+	c.expectError(wamp.TypeRegister, 101, wamp.ErrUnavailable)
+	// Another session has its own allowance.
+	join(t, r).subscribe("com.example.t3", nil)
+}

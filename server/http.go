@@ -43,6 +43,7 @@ func (r *Router) WebSocketHandler(hc HTTPConfig) http.Handler {
 		OriginPatterns:   hc.OriginPatterns,
 		ReadLimit:        r.cfg.MaxHelloSize,
 		WriteBufferLimit: r.cfg.MaxQueuedBytes,
+		Cookie:           r.cookies.track,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		peer, err := websocket.Accept(w, req, opts)
@@ -59,6 +60,7 @@ func (r *Router) WebSocketHandler(hc HTTPConfig) http.Handler {
 func (r *Router) LongPollHandler(hc HTTPConfig) http.Handler {
 	cfg := hc.LongPoll
 	cfg.OriginPatterns = hc.OriginPatterns
+	cfg.Cookie = r.cookies.track
 	if cfg.ReadLimit == 0 {
 		cfg.ReadLimit = r.cfg.MaxHelloSize
 	}

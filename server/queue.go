@@ -81,7 +81,12 @@ func (q *outQueue) take(prev []wamp.Message) (batch []wamp.Message, done, closeN
 	}
 	if len(q.msgs) == 0 || q.closed {
 		q.writing = false
-		q.msgs = nil
+		// Keep the drained slice for the next push: a session that
+		// exchanges one message at a time then queues without allocating.
+		q.msgs, q.spare = q.spare, nil
+		if q.closed {
+			q.msgs = nil
+		}
 		closeNow = q.closing && !q.closed
 		if closeNow {
 			q.closed = true

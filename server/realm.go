@@ -15,6 +15,7 @@ type realm struct {
 	dealer *dealer
 
 	auth       map[string]authenticator // by method
+	cookie     *CookieAuth              // cookie authentication, defaults filled in, or nil
 	authz      *authz
 	callerOnce func() *routerCaller // the router's own caller (auth_caller.go)
 
@@ -27,6 +28,9 @@ func newRealm(r *Router, rc RealmConfig) *realm {
 	rlm.broker = newBroker(rlm, rc.EventHistory)
 	rlm.dealer = newDealer(rlm)
 	rlm.auth = newAuthenticators(rlm, &rc.Auth)
+	if rc.Auth.Cookie != nil {
+		rlm.cookie = rc.Auth.Cookie.withDefaults()
+	}
 	rlm.authz = newAuthz(rc.Roles)
 	rlm.callerOnce = sync.OnceValue(func() *routerCaller { return newRouterCaller(rlm) })
 	return rlm
@@ -37,6 +41,11 @@ func newRealm(r *Router, rc RealmConfig) *realm {
 // queued, so nothing reaches it before, and the client can be found as
 // soon as it has WELCOME.
 func (r *realm) join(s *session, welcome *wamp.Welcome) {
+	if r.cookie != nil {
+		// Before WELCOME leaves, so that a client that has it finds its
+		// login on its next connection.
+		r.bindCookie(s)
+	}
 	r.mu.Lock()
 	r.sessions[s.id] = s
 	s.stateMu.Lock()

@@ -41,6 +41,7 @@ type Router struct {
 	pingsDone chan struct{}
 
 	authLimits *authLimits // failed authentications (auth_limit.go)
+	cookies    cookieJar   // cookie logins (auth_cookie.go)
 
 	stats routerStats // metrics.go
 }
@@ -58,8 +59,10 @@ func New(cfg Config) (*Router, error) {
 		pingsDone: make(chan struct{}),
 	}
 	r.authLimits = newAuthLimits(r.cfg.AuthFailuresPerAddress, r.cfg.AuthFailuresPerAuthID)
+	r.cookies.init(r.cfg.MaxCookieLogins)
 	for _, rc := range cfg.Realms {
 		r.realms[rc.Name] = newRealm(r, rc)
+		r.cookies.addRealm(&rc.Auth)
 	}
 	if r.cfg.PingInterval > 0 {
 		go r.pingLoop()
@@ -79,7 +82,11 @@ func (r *Router) AddRealm(rc RealmConfig) error {
 	if _, ok := r.realms[rc.Name]; ok {
 		return fmt.Errorf("server: realm %q exists", rc.Name)
 	}
+	if msg := r.cookies.conflict(&rc.Auth); msg != "" {
+		return fmt.Errorf("server: realm %q: auth.cookie: %s of the router's other realms: they share one tracking cookie", rc.Name, msg)
+	}
 	r.realms[rc.Name] = newRealm(r, rc)
+	r.cookies.addRealm(&rc.Auth)
 	return nil
 }
 

@@ -193,6 +193,7 @@ func (s *session) writeLoop() {
 		if err := s.sendAll(batch); err != nil {
 			if errors.Is(err, transport.ErrSlowConsumer) {
 				s.router.stats.slowConsumers.Add(1)
+				s.logger().Warn("disconnecting slow consumer: write buffer over its limit")
 			}
 			s.q.shut()
 			s.peer.Close()
@@ -381,6 +382,9 @@ func (s *session) handle(m wamp.Message) bool {
 	case *wamp.Cancel:
 		s.realm.dealer.cancel(s, m)
 	case *wamp.Goodbye:
+		if m.Reason == closeLogout && s.realm.cookie != nil {
+			s.realm.logout(s)
+		}
 		// Withdraw the session's registrations and subscriptions before
 		// answering: a peer that saw our GOODBYE may tell another at once
 		// that this one is gone, and a call routed here then would fail.

@@ -57,6 +57,11 @@ type Info struct {
 	// saw it. A router refuses ticket authentication on a connection that is
 	// neither TLS nor loopback unless configured otherwise.
 	TLS bool
+	// CookieID is the value of the HTTP cookie that the accepting side
+	// tracks the browser with, for cookie authentication: the one the
+	// request carried, or the one just set on the response that opened
+	// the transport. "" when nothing is tracked.
+	CookieID string
 }
 
 // Pinger is implemented by peers whose transport can check that the other

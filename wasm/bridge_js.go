@@ -91,7 +91,7 @@ func (b *bridge) object() js.Value {
 	def("subscribe", "nnssf", b.subscribe)
 	def("unsubscribe", "nnn", b.unsubscribe)
 	def("publish", "nnss", b.publish)
-	def("leave", "nn", b.leave)
+	def("leave", "nns", b.leave)
 	def("settle", "ns", b.settle)
 	def("progress", "ns", b.progress)
 	def("next", "nnn", b.next)
@@ -214,11 +214,13 @@ func (b *bridge) run(h *handle, cc connectConfig) {
 	if cc.retry {
 		cfg.Reconnect = &client.Reconnect{}
 	}
+	var page client.ChallengeFunc
 	if cc.challenge {
-		cfg.OnChallenge = func(ctx context.Context, c *wamp.Challenge) (string, wamp.Dict, error) {
+		page = func(ctx context.Context, c *wamp.Challenge) (string, wamp.Dict, error) {
 			return b.challenge(ctx, h.sid, c)
 		}
 	}
+	cfg.OnChallenge = cc.onChallenge(page)
 	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	if _, err := client.Join(ctx, cc.urls[0], cc.realm, cfg); err != nil {
@@ -570,9 +572,13 @@ func (b *bridge) publish(args []js.Value) error {
 	return nil
 }
 
-// leave(sid, req) leaves the realm and closes the session.
+// leave(sid, req, reason) leaves the realm and closes the session, with
+// GOODBYE's reason ("" for the default, wamp.close.close_realm).
 func (b *bridge) leave(args []js.Value) error {
-	sid, req := args[0].Int(), args[1].Int()
+	sid, req, reason := args[0].Int(), args[1].Int(), wamp.URI(args[2].String())
+	if reason == "" {
+		reason = wamp.ErrCloseRealm
+	}
 	b.finish(req, func() ([]byte, error) {
 		_, s, err := b.session(sid)
 		if err != nil {
@@ -580,7 +586,7 @@ func (b *bridge) leave(args []js.Value) error {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 		defer cancel()
-		return []byte("null"), s.Leave(ctx)
+		return []byte("null"), s.LeaveWith(ctx, reason)
 	})
 	return nil
 }

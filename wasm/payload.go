@@ -363,11 +363,12 @@ type connectConfig struct {
 	authMethods []string
 	authExtra   wamp.Dict
 	challenge   bool // the page has an onchallenge hook
+	creds       credentials
 }
 
 // decodeConnectConfig decodes and checks connect's configuration, the JSON
 // object {realm, url, longpollUrl, transports, serializer, retry, authid,
-// authmethods, authextra, challenge}.
+// authmethods, authextra, challenge, ticket, secret, privateKey}.
 func decodeConnectConfig(data []byte) (connectConfig, error) {
 	v, err := codec.DecodeJSONValue(data)
 	if err != nil {
@@ -459,6 +460,9 @@ func decodeConnectConfig(data []byte) (connectConfig, error) {
 		c.authExtra = x
 	default:
 		return connectConfig{}, fmt.Errorf("connect options: authextra: want an object, got %s", jsonKind(x))
+	}
+	if err := c.decodeCredentials(d); err != nil {
+		return connectConfig{}, err
 	}
 	return c, nil
 }

@@ -321,7 +321,7 @@ func (r *reader) limits(cfg *server.Config, v any) {
 	const p = "limits"
 	m := r.object(p, v, "max_message_size", "max_hello_size", "hello_timeout_ms", "max_queued_bytes", "max_pending_calls",
 		"ping_interval_ms", "ping_timeout_ms", "goodbye_timeout_ms", "default_call_timeout_ms", "max_call_timeout_ms",
-		"authorizer_timeout_ms", "auth_failures_per_address", "auth_failures_per_authid")
+		"authorizer_timeout_ms", "auth_failures_per_address", "auth_failures_per_authid", "max_cookie_logins")
 	cfg.MaxMessageSize = r.integer(p+".max_message_size", m["max_message_size"], 0, 1<<30)
 	cfg.MaxHelloSize = r.integer(p+".max_hello_size", m["max_hello_size"], 0, 1<<30)
 	cfg.HelloTimeout = r.ms(p+".hello_timeout_ms", m["hello_timeout_ms"])
@@ -335,6 +335,7 @@ func (r *reader) limits(cfg *server.Config, v any) {
 	cfg.DefaultCallTimeout = r.ms(p+".default_call_timeout_ms", m["default_call_timeout_ms"])
 	cfg.MaxCallTimeout = r.ms(p+".max_call_timeout_ms", m["max_call_timeout_ms"])
 	cfg.AuthorizerTimeout = r.ms(p+".authorizer_timeout_ms", m["authorizer_timeout_ms"])
+	cfg.MaxCookieLogins = int(r.integer(p+".max_cookie_logins", m["max_cookie_logins"], 0, 1<<30))
 	for _, l := range []struct {
 		key string
 		to  *server.RateLimit
@@ -431,7 +432,7 @@ func (r *reader) method(p string, m map[string]any, static bool) (proc, realm wa
 }
 
 func (r *reader) auth(p string, v any, a *server.AuthConfig) {
-	m := r.object(p, v, "anonymous", "ticket", "wampcra", "cryptosign")
+	m := r.object(p, v, "anonymous", "ticket", "wampcra", "cryptosign", "cookie")
 	dynFields := []string{"type", "authenticator", "authenticator_realm", "authenticator-realm"}
 	if v := m["anonymous"]; v != nil {
 		ap := p + ".anonymous"
@@ -492,6 +493,33 @@ func (r *reader) auth(p string, v any, a *server.AuthConfig) {
 		}
 		a.Cryptosign = c
 	}
+	if v := m["cookie"]; v != nil {
+		a.Cookie = r.cookie(p+".cookie", v)
+	}
+}
+
+// cookie reads a realm's cookie authentication, nil when disabled.
+func (r *reader) cookie(p string, v any) *server.CookieAuth {
+	m := r.object(p, v, "enabled", "name", "max_age_s", "same_site", "preferred")
+	c := &server.CookieAuth{
+		Name:      r.str(p+".name", m["name"]),
+		MaxAge:    time.Duration(r.integer(p+".max_age_s", m["max_age_s"], 1, 400*24*3600)) * time.Second,
+		Preferred: r.boolean(p+".preferred", m["preferred"]),
+	}
+	switch s := r.str(p+".same_site", m["same_site"]); s {
+	case "", "lax":
+		c.SameSite = http.SameSiteLaxMode
+	case "strict":
+		c.SameSite = http.SameSiteStrictMode
+	default:
+		r.errorf(p+".same_site", "must be \"lax\" or \"strict\", not %q", s)
+	}
+	// Present is enabled, as in Crossbar.io ("cookie": {}); "enabled":
+	// false keeps the settings but turns cookies off.
+	if e, ok := m["enabled"]; ok && !r.boolean(p+".enabled", e) {
+		return nil
+	}
+	return c
 }
 
 // mapOf returns v as an object, or nil.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,9 @@ func TestMain(m *testing.M) {
 }
 
 // TestShortRun runs every phase with tiny numbers and checks that each row
-// of the table got a real figure.
+// of the table got a real figure. The browser phase runs too: without
+// Chromium or browsertests/node_modules it fails here, where the bench
+// would skip its rows.
 func TestShortRun(t *testing.T) {
 	cfg := shortConfig()
 	cfg.warmup = 10
@@ -31,6 +34,8 @@ func TestShortRun(t *testing.T) {
 	cfg.subscribers = 20
 	cfg.events = 5
 	cfg.sessions = 100
+	cfg.pageLoads = 2
+	cfg.browserCalls = 40
 	cfg.progress = t.Output()
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
@@ -41,29 +46,54 @@ func TestShortRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 8 {
-		t.Fatalf("got %d rows, want 8", len(rows))
+	if len(rows) != 20 {
+		t.Fatalf("got %d rows, want 20", len(rows))
 	}
 	for _, r := range rows {
 		if r.err != nil {
 			t.Errorf("%s: %v", r.name, r.err)
 			continue
 		}
+		if r.skip != "" {
+			t.Errorf("%s: skipped: %s", r.name, r.skip)
+			continue
+		}
 		if !(r.value > 0) || math.IsInf(r.value, 0) {
 			t.Errorf("%s: figure %v, want a positive number", r.name, r.value)
 		}
-		if r.goal != atMost && !(r.ceiling > 0) {
+		if r.goal != atMost && r.unit != "MB" && !(r.ceiling > 0) {
 			t.Errorf("%s: echo figure %v, want a positive number", r.name, r.ceiling)
 		}
 		if !strings.Contains(out.String(), r.name) {
 			t.Errorf("the table has no row %q", r.name)
 		}
 	}
-	for _, want := range []string{"machine: ", " cores, ", "go1."} {
+	if b := res(rows, "wamp.wasm size"); b != nil && (b.value < 0.5 || b.value > 50) {
+		t.Errorf("wamp.wasm is %.2f MB: not a Go wasm binary's size", b.value)
+	}
+	if raw, gz := res(rows, "wamp.wasm size"), res(rows, "wamp.wasm size gzipped"); raw != nil && gz != nil && !(gz.value < raw.value) {
+		t.Errorf("wamp.wasm gzipped %.2f MB, raw %.2f MB", gz.value, raw.value)
+	}
+	for _, want := range []string{"machine: ", " cores, ", "go1.", "ceiling/peer"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the report lacks %q", want)
 		}
 	}
+	for _, want := range []string{`the peer is Autobahn\|JS \d+\.\d+`, `ticks in steps of \d+ µs`} {
+		if !regexp.MustCompile(want).MatchString(out.String()) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
+
+// res returns the row named name, or nil.
+func res(rows []row, name string) *row {
+	for i := range rows {
+		if rows[i].name == name {
+			return &rows[i]
+		}
+	}
+	return nil
 }
 
 func TestPercentile(t *testing.T) {
@@ -101,6 +131,8 @@ func TestVerdict(t *testing.T) {
 		{row{value: 5, ceiling: 1, goal: info}, "info"},
 		{row{err: errors.New("broken"), goal: info}, "FAIL"},
 		{row{value: 1, ceiling: 1, goal: atMostRatio, limit: 2.5, err: errors.New("broken")}, "FAIL"},
+		{row{goal: atMostRatio, limit: 1.5, skip: "no chromium"}, "SKIP"},
+		{row{goal: atMostRatio, limit: 1.5, skip: "no chromium", err: errors.New("broken")}, "FAIL"},
 	} {
 		if got := c.r.verdict(); got != c.want {
 			t.Errorf("%+v: verdict %s, want %s", c.r, got, c.want)
@@ -114,6 +146,36 @@ func TestVerdict(t *testing.T) {
 	}
 }
 
+// TestBrowserRowsSkipped: without Chromium, the size rows keep their
+// figures and the page rows say why they are missing, without failing.
+func TestBrowserRowsSkipped(t *testing.T) {
+	f := browserFigures{wasmRaw: 5.1, wasmGzip: 1.39, skip: "chromium is not installed"}
+	rows := f.rows()
+	if len(rows) != 8 {
+		t.Fatalf("got %d rows, want 8", len(rows))
+	}
+	for i, r := range rows {
+		if wantSkip := i >= 2; (r.skip != "") != wantSkip || r.err != nil {
+			t.Errorf("%s: skip %q, err %v", r.name, r.skip, r.err)
+		}
+	}
+	if rows[1].verdict() != "PASS" || anyFailed(rows) {
+		t.Errorf("gzipped size %s, anyFailed %v", rows[1].verdict(), anyFailed(rows))
+	}
+	cfg := shortConfig()
+	var out bytes.Buffer
+	printReport(&out, &cfg, rows, f.notes(), time.Second)
+	for _, want := range []string{
+		`wamp.wasm size gzipped +1.39 MB +- +- +≤ 1.60 MB +PASS`,
+		`wasm call round trip p50, WebSocket +skipped +- +- +≤ 1.50× +SKIP`,
+		`skipped: wasm page load to joined session, WebSocket and the rows below it: chromium is not installed`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out.String()) {
+			t.Errorf("the report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestFormat(t *testing.T) {
 	for _, c := range []struct {
 		v    float64
@@ -124,6 +186,9 @@ func TestFormat(t *testing.T) {
 		{999, "/s", "999 /s"},
 		{8.123, "µs", "8.12 µs"},
 		{123.45, "µs", "123.5 µs"},
+		{12910.04, "µs", "12910 µs"},
+		{1.394, "MB", "1.39 MB"},
+		{266.61, "ms", "266.6 ms"},
 		{23.96, "KiB", "24.0 KiB"},
 	} {
 		if got := formatValue(c.v, c.unit); got != c.want {

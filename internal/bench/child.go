@@ -21,6 +21,7 @@ import (
 	ws "github.com/coder/websocket"
 
 	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/rawsocket"
 )
 
 // The hidden first arguments that make this binary a child process. The
@@ -40,7 +41,9 @@ const realm = "realm1"
 func isRole(arg string) bool { return arg == roleRouter || arg == roleEcho }
 
 // serveChild runs a child: it listens on 127.0.0.1:0, prints
-// "listening ADDR" and then answers one line per command read on stdin:
+// "listening ADDR" and then answers one line per command read on stdin.
+// The router serves raw sockets on ADDR too, as wampd does, and on a Unix
+// socket whose path follows: "listening ADDR PATH". The commands:
 //
 //	cpu   -> "cpu NANOSECONDS"               (user + system time so far)
 //	mem   -> "mem HEAP STACKS RSS"           (bytes in use, after a GC)
@@ -62,6 +65,7 @@ func serveChild(args []string) int {
 
 func serve(role, phase string, in io.Reader, out io.Writer) error {
 	var h http.Handler
+	var router *server.Router
 	switch role {
 	case roleRouter:
 		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -70,6 +74,7 @@ func serve(role, phase string, in io.Reader, out io.Writer) error {
 			return err
 		}
 		h = r.Handler(server.HTTPConfig{})
+		router = r
 	case roleEcho:
 		h = http.HandlerFunc(echo)
 	default:
@@ -94,8 +99,27 @@ func serve(role, phase string, in io.Reader, out io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	if _, err := fmt.Fprintf(out, "listening %s\n", ln.Addr()); err != nil {
+	listening, httpLn := ln.Addr().String(), ln
+	if router != nil {
+		var rawLn net.Listener
+		httpLn, rawLn = rawsocket.NewSharedListener(ln, 0)
+		dir, err := os.MkdirTemp("", "wampbench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		unixLn, err := net.Listen("unix", filepath.Join(dir, "router.sock"))
+		if err != nil {
+			return err
+		}
+		defer unixLn.Close()
+		for _, l := range []net.Listener{rawLn, unixLn} {
+			go rawsocket.Serve(l, nil, router.Serve)
+		}
+		listening += " " + unixLn.Addr().String()
+	}
+	go srv.Serve(httpLn)
+	if _, err := fmt.Fprintf(out, "listening %s\n", listening); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(in)

@@ -11,12 +11,19 @@
 //
 //   - RPC: sequential round trips (p50, p99) and calls/s with concurrent
 //     callers, beside the same for an echo; a routed call is four
-//     messages, an echo two. The two servers are measured alternately, in
-//     rounds, so that both see the same machine however busy it is.
+//     messages, an echo two. The same calls run over raw sockets too, TCP
+//     (on the HTTP port) and Unix. The servers are measured alternately,
+//     in rounds, so that all see the same machine however busy it is.
 //   - CPU per message: the router's CPU time per routed message against
 //     the echo server's, under the same load.
 //   - Fan-out: events published to many subscriber sessions.
 //   - Memory: the router's Go memory and RSS per idle joined session.
+//   - Browser: the size of wamp.wasm as wampd serves it (raw and gzipped);
+//     then, in headless Chromium against a router in this process, the
+//     time from page load to a joined session, and sequential calls from
+//     the wasm client beside Autobahn|JS's in the same page, over
+//     WebSocket and over long-poll (see browser.go). Without Chromium or
+//     browsertests/node_modules, those rows say why they were skipped.
 //
 // With -check the exit status is 1 when a target fails. With -profile each
 // child writes a CPU profile to DIR/<role>-<phase>.cpu.pprof, and at each
@@ -45,12 +52,15 @@ type config struct {
 	seqCalls    int           // sequential round trips measured, per server
 	concurrency int           // concurrent callers (and echo clients)
 	duration    time.Duration // time under concurrent load, per server
-	rounds      int           // alternations between the echo server and the router
+	rounds      int           // alternations between the servers, and between the callers in the page
 
 	subscribers int // fan-out subscriber sessions
 	events      int // events published in the fan-out phase
 
 	sessions int // idle sessions of the memory phase
+
+	pageLoads    int // page loads per client and transport, for the join time
+	browserCalls int // sequential calls measured per caller and transport in the page
 
 	check      bool   // exit 1 when a target fails
 	profileDir string // where children write CPU profiles; empty for none
@@ -58,7 +68,8 @@ type config struct {
 	progress io.Writer // progress notes; the table goes elsewhere
 }
 
-// fullConfig is the default run, about half a minute on two cores.
+// fullConfig is the default run, about half a minute on two cores, and
+// as much again for the browser phase (more when wamp.wasm builds cold).
 func fullConfig() config {
 	return config{
 		serializer:  "json",
@@ -70,7 +81,11 @@ func fullConfig() config {
 		subscribers: 1000,
 		events:      200,
 		sessions:    5000,
-		progress:    io.Discard,
+
+		pageLoads:    10,
+		browserCalls: 1000,
+
+		progress: io.Discard,
 	}
 }
 
@@ -84,6 +99,8 @@ func shortConfig() config {
 	c.subscribers = 300
 	c.events = 50
 	c.sessions = 1000
+	c.pageLoads = 5
+	c.browserCalls = 300
 	return c
 }
 
@@ -98,6 +115,7 @@ func (c *config) validate() error {
 	}{
 		{"warm-up", c.warmup}, {"calls", c.seqCalls}, {"concurrency", c.concurrency}, {"rounds", c.rounds},
 		{"subscribers", c.subscribers}, {"events", c.events}, {"sessions", c.sessions},
+		{"page loads", c.pageLoads}, {"browser calls", c.browserCalls},
 	} {
 		if v.n < 1 {
 			return fmt.Errorf("%s must be at least 1, not %d", v.name, v.n)
@@ -220,9 +238,10 @@ func run(ctx context.Context, cfg *config, w io.Writer) ([]row, error) {
 		name string
 		run  func()
 	}{
-		{"round-trip", func() { res.echo, res.rpc = roundTripPhase(ctx, cfg) }},
+		{"round-trip", func() { res.echo, res.rpc, res.rawTCP, res.rawUnix = roundTripPhase(ctx, cfg) }},
 		{"fan-out", func() { res.fanout = fanoutPhase(ctx, cfg) }},
 		{"memory", func() { res.mem = memoryPhase(ctx, cfg) }},
+		{"browser", func() { res.browser = browserPhase(ctx, cfg) }},
 	}
 	for _, p := range phases {
 		if err := ctx.Err(); err != nil {
@@ -237,6 +256,6 @@ func run(ctx context.Context, cfg *config, w io.Writer) ([]row, error) {
 		return nil, fmt.Errorf("run interrupted: %w", err)
 	}
 	rows := res.rows()
-	printReport(w, cfg, rows, time.Since(start))
+	printReport(w, cfg, rows, res.browser.notes(), time.Since(start))
 	return rows, nil
 }

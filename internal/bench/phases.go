@@ -53,7 +53,7 @@ func fanoutPhase(ctx context.Context, cfg *config) fanoutFigures {
 	}
 	defer srv.stop()
 
-	sessions, err := joinMany(ctx, cfg, srv, 1+cfg.subscribers)
+	sessions, err := joinMany(ctx, cfg, srv.url("ws"), 1+cfg.subscribers)
 	defer leaveAll(sessions)
 	if err != nil {
 		return fanoutFigures{err: err}
@@ -241,10 +241,9 @@ func parallel(ctx context.Context, n, width int, f func(ctx context.Context, i i
 	return errors.Join(errs...)
 }
 
-// joinMany joins n client sessions to the router. The sessions joined are
-// returned even with an error, for leaveAll.
-func joinMany(ctx context.Context, cfg *config, srv *child, n int) ([]*client.Session, error) {
-	url := "ws://" + srv.addr + "/ws"
+// joinMany joins n client sessions to the router at url. The sessions
+// joined are returned even with an error, for leaveAll.
+func joinMany(ctx context.Context, cfg *config, url string, n int) ([]*client.Session, error) {
 	ccfg := &client.Config{Serializer: cfg.serializer}
 	sessions := make([]*client.Session, n)
 	err := parallel(ctx, n, connectWidth, func(ctx context.Context, i int) error {

@@ -27,6 +27,7 @@ type child struct {
 	name  string
 	cmd   *exec.Cmd
 	addr  string // host:port it listens on
+	unix  string // the router's raw socket path
 	stdin io.WriteCloser
 	lines chan string   // its stdout, line by line; closed at its end
 	done  chan struct{} // closed once it has exited and been waited for
@@ -91,13 +92,25 @@ func startChild(ctx context.Context, cfg *config, role, phase string) (*child, e
 		c.stop()
 		return nil, fmt.Errorf("starting the %s: %w", c.name, err)
 	}
-	addr, ok := strings.CutPrefix(line, "listening ")
+	addrs, ok := strings.CutPrefix(line, "listening ")
 	if !ok {
 		c.stop()
 		return nil, fmt.Errorf("starting the %s: unexpected first line %q", c.name, line)
 	}
-	c.addr = addr
+	c.addr, c.unix, _ = strings.Cut(addrs, " ")
 	return c, nil
+}
+
+// url is the router's URL for a transport: "ws" (WebSocket), "rs" (raw
+// socket on the same port) or "unix" (raw socket on a Unix socket).
+func (c *child) url(transport string) string {
+	switch transport {
+	case "rs":
+		return "rs://" + c.addr
+	case "unix":
+		return "unix://" + c.unix
+	}
+	return "ws://" + c.addr + "/ws"
 }
 
 func (c *child) readLine(ctx context.Context, timeout time.Duration) (string, error) {

@@ -16,9 +16,11 @@ import (
 
 // results are the figures of every phase.
 type results struct {
-	echo, rpc roundTrips
-	fanout    fanoutFigures
-	mem       memoryFigures
+	echo, rpc       roundTrips
+	rawTCP, rawUnix roundTrips // the RPC over raw sockets
+	fanout          fanoutFigures
+	mem             memoryFigures
+	browser         browserFigures
 }
 
 // goal is how a row's figure is judged.
@@ -31,16 +33,18 @@ const (
 	atMost                   // figure <= limit
 )
 
-// row is one line of the table: a wampkit figure, the bare echo's figure
-// it is compared with (if any), and its target.
+// row is one line of the table: a wampkit figure, the figure it is
+// compared with (if any: the bare echo's, a ceiling, or Autobahn|JS's, a
+// peer), and its target.
 type row struct {
 	name    string
 	value   float64 // wampkit's figure
-	ceiling float64 // the bare echo's figure; 0 when the row has none
-	unit    string  // "µs", "/s" or "KiB"
+	ceiling float64 // the ceiling's or the peer's figure; 0 when the row has none
+	unit    string  // "µs", "ms", "/s", "KiB" or "MB"
 	goal    goal
 	limit   float64
-	err     error // why the figure is missing
+	err     error  // why the figure is missing
+	skip    string // why the row was not measured (a tool missing); not a failure
 }
 
 func (r row) ratio() float64 {
@@ -51,10 +55,13 @@ func (r row) ratio() float64 {
 }
 
 // passed reports whether the row meets its target; a row without one
-// passes unless it failed to be measured.
+// passes unless it failed to be measured, and so does a skipped row.
 func (r row) passed() bool {
 	if r.err != nil {
 		return false
+	}
+	if r.skip != "" {
+		return true
 	}
 	switch r.goal {
 	case atMostRatio:
@@ -69,6 +76,8 @@ func (r row) passed() bool {
 
 func (r row) verdict() string {
 	switch {
+	case r.err == nil && r.skip != "":
+		return "SKIP"
 	case r.goal == info && r.err == nil:
 		return "info"
 	case r.passed():
@@ -105,7 +114,7 @@ func (res *results) rows() []row {
 	echo, rpc := res.echo, res.rpc
 	both := errors.Join(rpc.err, echo.err)
 	fanErr := errors.Join(res.fanout.err, echo.err)
-	return []row{
+	return append([]row{
 		// A routed call is four messages, an echo two: 2.5× leaves room
 		// for the routing itself on top of twice the echo.
 		{name: "RPC round trip p50, sequential", value: micros(rpc.p50), ceiling: micros(echo.p50),
@@ -116,6 +125,16 @@ func (res *results) rows() []row {
 			unit: "/s", goal: atLeastRatio, limit: 1 / 2.5, err: both},
 		{name: "router CPU per routed message", value: micros(rpc.cpuPerMsg), ceiling: micros(echo.cpuPerMsg),
 			unit: "µs", goal: atMostRatio, limit: 1.3, err: both},
+		// The same calls over raw sockets, against the same WebSocket echo:
+		// no WebSocket framing, so at least as fast.
+		{name: "RPC round trip p50, raw socket TCP", value: micros(res.rawTCP.p50), ceiling: micros(echo.p50),
+			unit: "µs", goal: atMostRatio, limit: 2.5, err: errors.Join(res.rawTCP.err, echo.err)},
+		{name: "RPC calls/s, raw socket TCP", value: res.rawTCP.rate, ceiling: echo.rate,
+			unit: "/s", goal: atLeastRatio, limit: 1 / 2.5, err: errors.Join(res.rawTCP.err, echo.err)},
+		{name: "RPC round trip p50, raw socket Unix", value: micros(res.rawUnix.p50), ceiling: micros(echo.p50),
+			unit: "µs", goal: atMostRatio, limit: 2.5, err: errors.Join(res.rawUnix.err, echo.err)},
+		{name: "RPC calls/s, raw socket Unix", value: res.rawUnix.rate, ceiling: echo.rate,
+			unit: "/s", goal: atLeastRatio, limit: 1 / 2.5, err: errors.Join(res.rawUnix.err, echo.err)},
 		// A delivery is one message written; the echo server handles two
 		// per echo.
 		{name: "fan-out deliveries/s", value: res.fanout.rate, ceiling: 2 * echo.rate,
@@ -126,20 +145,23 @@ func (res *results) rows() []row {
 			unit: "KiB", goal: atMost, limit: 24, err: res.mem.err},
 		{name: "router RSS per idle session", value: res.mem.rssKiB,
 			unit: "KiB", goal: atMost, limit: 24, err: res.mem.err},
-	}
+	}, res.browser.rows()...)
 }
 
-// printReport prints the machine, the table and the notes.
-func printReport(w io.Writer, cfg *config, rows []row, took time.Duration) {
-	fmt.Fprintf(w, "wampkit bench (%s): %d sequential calls, %d concurrent for %v, %d subscribers × %d events, %d idle sessions; %.1fs\n",
-		cfg.serializer, cfg.seqCalls, cfg.concurrency, cfg.duration, cfg.subscribers, cfg.events, cfg.sessions, took.Seconds())
+// printReport prints the machine, the table and the notes, the phases'
+// own notes (more) after the general ones.
+func printReport(w io.Writer, cfg *config, rows []row, more []string, took time.Duration) {
+	fmt.Fprintf(w, "wampkit bench (%s): %d sequential calls, %d concurrent for %v, %d subscribers × %d events, %d idle sessions, %d page loads, %d calls in the browser; %.1fs\n",
+		cfg.serializer, cfg.seqCalls, cfg.concurrency, cfg.duration, cfg.subscribers, cfg.events, cfg.sessions, cfg.pageLoads, cfg.browserCalls, took.Seconds())
 	fmt.Fprintf(w, "machine: %s, %d cores, %s/%s, %s%s\n\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadAverage())
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "figure\twampkit\tbare echo\tratio\ttarget\tresult\t")
+	fmt.Fprintln(tw, "figure\twampkit\tceiling/peer\tratio\ttarget\tresult\t")
 	for _, r := range rows {
 		value, ceiling, ratio := "error", "-", "-"
-		if r.err == nil {
+		if r.err == nil && r.skip != "" {
+			value = "skipped"
+		} else if r.err == nil {
 			value = formatValue(r.value, r.unit)
 			if r.ceiling != 0 {
 				ceiling = formatValue(r.ceiling, r.unit)
@@ -151,15 +173,24 @@ func printReport(w io.Writer, cfg *config, rows []row, took time.Duration) {
 	tw.Flush()
 
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Ratio = wampkit / bare echo. A routed call is four messages (CALL, INVOCATION, YIELD, RESULT),")
-	fmt.Fprintln(w, "an echo two; CPU per message is the server process's user+system time over the messages it")
-	fmt.Fprintln(w, "read and wrote. Fan-out deliveries/s is compared with the echo server's messages/s; it is")
+	fmt.Fprintln(w, "Ratio = wampkit / ceiling (the bare echo) or peer (Autobahn|JS). A routed call is four")
+	fmt.Fprintln(w, "messages (CALL, INVOCATION, YIELD, RESULT), an echo two; CPU per message is the server")
+	fmt.Fprintln(w, "process's user+system time over the messages it read and wrote. The raw socket rows are the")
+	fmt.Fprintln(w, "same calls over raw sockets (TCP on the HTTP port, and a Unix socket), against the same")
+	fmt.Fprintln(w, "WebSocket echo. Fan-out deliveries/s is compared with the echo server's messages/s; it is")
 	fmt.Fprintln(w, "bounded by this process, which decodes every event, so it is not judged.")
+	for _, line := range more {
+		fmt.Fprintln(w, line)
+	}
 	seen := map[string]bool{}
 	for _, r := range rows {
 		if r.err != nil && !seen[r.err.Error()] {
 			seen[r.err.Error()] = true
 			fmt.Fprintf(w, "error: %s: %s\n", r.name, strings.ReplaceAll(r.err.Error(), "\n", "; "))
+		}
+		if r.err == nil && r.skip != "" && !seen[r.skip] {
+			seen[r.skip] = true
+			fmt.Fprintf(w, "skipped: %s and the rows below it: %s\n", r.name, r.skip)
 		}
 	}
 }
@@ -170,10 +201,15 @@ func formatValue(v float64, unit string) string {
 	case "/s":
 		return thousands(int64(math.Round(v))) + " /s"
 	case "µs":
+		if v >= 1000 {
+			return strconv.FormatFloat(v, 'f', 0, 64) + " µs"
+		}
 		if v < 10 {
 			return strconv.FormatFloat(v, 'f', 2, 64) + " µs"
 		}
 		return strconv.FormatFloat(v, 'f', 1, 64) + " µs"
+	case "MB":
+		return strconv.FormatFloat(v, 'f', 2, 64) + " MB"
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64) + " " + unit
 }

@@ -38,14 +38,15 @@ type side struct {
 	err     error           // the first failure; the side is then skipped
 }
 
-// roundTripPhase measures the echo server and the router under the same
-// load: round trips one after the other, then cfg.concurrency streams at
-// once. It alternates between the two servers in cfg.rounds rounds, so that
-// both see the same machine however busy it is.
-func roundTripPhase(ctx context.Context, cfg *config) (echo, rpc roundTrips) {
+// roundTripPhase measures the echo server and the router, over WebSocket
+// and over raw sockets on TCP and Unix, under the same load: round trips
+// one after the other, then cfg.concurrency streams at once. It rotates
+// between the servers in cfg.rounds rounds, so that all see the same
+// machine however busy it is.
+func roundTripPhase(ctx context.Context, cfg *config) (echo, rpc, rawTCP, rawUnix roundTrips) {
 	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
 	defer cancel()
-	sides := []*side{startEcho(ctx, cfg), startRPC(ctx, cfg)}
+	sides := []*side{startEcho(ctx, cfg), startRPC(ctx, cfg, "ws"), startRPC(ctx, cfg, "rs"), startRPC(ctx, cfg, "unix")}
 	defer func() {
 		for _, s := range sides {
 			s.close()
@@ -57,10 +58,8 @@ func roundTripPhase(ctx context.Context, cfg *config) (echo, rpc roundTrips) {
 	perRound := (cfg.seqCalls + cfg.rounds - 1) / cfg.rounds
 	loadTime := cfg.duration / time.Duration(cfg.rounds)
 	for r := range cfg.rounds {
-		order := sides
-		if r%2 == 1 {
-			order = []*side{sides[1], sides[0]}
-		}
+		k := r % len(sides)
+		order := append(slices.Clone(sides[k:]), sides[:k]...)
 		for _, s := range order {
 			s.sequential(ctx, perRound)
 		}
@@ -68,7 +67,7 @@ func roundTripPhase(ctx context.Context, cfg *config) (echo, rpc roundTrips) {
 			s.load(ctx, cfg, loadTime)
 		}
 	}
-	return sides[0].figures(), sides[1].figures()
+	return sides[0].figures(), sides[1].figures(), sides[2].figures(), sides[3].figures()
 }
 
 // startEcho starts the echo server and connects cfg.concurrency clients.
@@ -121,14 +120,15 @@ func startEcho(ctx context.Context, cfg *config) *side {
 }
 
 // startRPC starts the router and joins a callee and cfg.concurrency
-// callers; the callee registers a procedure that returns its arguments.
-func startRPC(ctx context.Context, cfg *config) *side {
-	s := &side{name: "router", msgs: 4} // CALL, INVOCATION, YIELD, RESULT
-	s.srv, s.err = startChild(ctx, cfg, roleRouter, "rpc")
+// callers over transport ("ws", "rs" or "unix"; see child.url); the callee
+// registers a procedure that returns its arguments.
+func startRPC(ctx context.Context, cfg *config, transport string) *side {
+	s := &side{name: "router over " + transport, msgs: 4} // CALL, INVOCATION, YIELD, RESULT
+	s.srv, s.err = startChild(ctx, cfg, roleRouter, "rpc-"+transport)
 	if s.err != nil {
 		return s
 	}
-	sessions, err := joinMany(ctx, cfg, s.srv, 1+cfg.concurrency)
+	sessions, err := joinMany(ctx, cfg, s.srv.url(transport), 1+cfg.concurrency)
 	s.cleanup = func() { leaveAll(sessions) }
 	if err != nil {
 		s.err = err

@@ -72,6 +72,13 @@ type Config struct {
 	// it contains "://". Requests without an Origin header (non-browser
 	// clients) are allowed. A foreign origin gets 403.
 	OriginPatterns []string
+
+	// Cookie, when set, is called with the request of POST {base}/open
+	// before its response is written: it may add a Set-Cookie header to
+	// h, and what it returns becomes the transport's Info().CookieID. A
+	// router issues its tracking cookie for cookie authentication this
+	// way.
+	Cookie func(r *http.Request, h http.Header) string
 }
 
 // Handler serves the long-poll transport. Its paths are relative to the
@@ -225,6 +232,9 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) {
 	}
 
 	c := newConn(h, cd, batched, r.RemoteAddr)
+	if h.cfg.Cookie != nil {
+		c.info.CookieID = h.cfg.Cookie(r, w.Header())
+	}
 	h.mu.Lock()
 	switch {
 	case h.closed:

@@ -64,6 +64,11 @@ type AcceptOptions struct {
 	// it. The default, CompressionDisabled, keeps memory per connection
 	// small.
 	CompressionMode CompressionMode
+	// Cookie, when set, is called with the upgrade request before the
+	// response is written: it may add a Set-Cookie header to h, and what
+	// it returns becomes the peer's Info().CookieID. A router issues its
+	// tracking cookie for cookie authentication this way.
+	Cookie func(r *http.Request, h http.Header) string
 }
 
 // Accept upgrades an HTTP request to a WAMP WebSocket connection. It picks
@@ -101,6 +106,10 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (transp
 	if writeLimit <= 0 {
 		writeLimit = DefaultWriteBufferLimit
 	}
+	var cookieID string
+	if o.Cookie != nil {
+		cookieID = o.Cookie(r, w.Header())
+	}
 	h := &hijacker{ResponseWriter: w, writeLimit: writeLimit}
 	conn, err := ws.Accept(h.wrap(), r, &ws.AcceptOptions{
 		Subprotocols:    []string{proto},
@@ -113,6 +122,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (transp
 	// Let net/http's request, response and their buffers go.
 	h.ResponseWriter = nil
 	p := newPeer(context.Background(), h.close, conn, c, batched, o.ReadLimit, r.RemoteAddr)
+	p.info.CookieID = cookieID
 	p.corker = h.conn
 	return p, nil
 }

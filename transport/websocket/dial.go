@@ -34,15 +34,21 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (transport.Peer
 	for i, c := range codecs {
 		protos[i] = codec.Subprotocol(c, o.Batched)
 	}
-	conn, err := dial(ctx, rawURL, protos, &o)
+	conn, drop, err := dial(ctx, rawURL, protos, &o)
 	if err != nil {
 		return nil, fmt.Errorf("websocket: dial %s: %w", rawURL, err)
 	}
 	chosen := conn.Subprotocol()
 	for i, p := range protos {
 		if p == chosen {
-			ctx, cancel := context.WithCancel(context.Background())
-			return newPeer(ctx, cancel, conn, codecs[i], o.Batched, o.ReadLimit, u.Host), nil
+			// Reads and writes take a context that never ends, which costs
+			// nothing per message, when the connection can be dropped by
+			// closing it; otherwise canceling their context drops it.
+			peerCtx := context.Background()
+			if drop == nil {
+				peerCtx, drop = context.WithCancel(context.Background())
+			}
+			return newPeer(peerCtx, drop, conn, codecs[i], o.Batched, o.ReadLimit, u.Host), nil
 		}
 	}
 	conn.CloseNow()

@@ -24,6 +24,9 @@ type DialOptions struct {
 	ReadLimit int64
 }
 
-func dial(ctx context.Context, url string, protos []string, _ *DialOptions) (*wsjs.Conn, error) {
-	return wsjs.Dial(ctx, url, protos)
+// dial opens the browser's WebSocket. It returns no function to drop the
+// connection: the peer cancels the context of its reads instead.
+func dial(ctx context.Context, url string, protos []string, _ *DialOptions) (*wsjs.Conn, func(), error) {
+	conn, err := wsjs.Dial(ctx, url, protos)
+	return conn, nil, err
 }

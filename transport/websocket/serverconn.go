@@ -38,6 +38,15 @@ type serverConn struct {
 	pending  []byte // accepted, not yet written; the flusher writes them
 	flushing bool   // the flusher goroutine runs
 	err      error  // the first write error; every later write fails with it
+
+	// rawWrite is c.writeRaw, made once: raw.Write takes a func, and a
+	// closure made per write would cost allocations on every message. The
+	// write's bytes go in through wp and its outcome comes out through wn
+	// and werr, all guarded by mu.
+	rawWrite func(fd uintptr) bool
+	wp       []byte
+	wn       int
+	werr     error
 }
 
 type corkState uint8
@@ -59,6 +68,7 @@ var errWriteBufferFull = fmt.Errorf("websocket: write buffer full: %w", transpor
 
 func newServerConn(conn net.Conn, limit int) *serverConn {
 	c := &serverConn{Conn: conn, limit: limit}
+	c.rawWrite = c.writeRaw
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
@@ -143,12 +153,11 @@ func (c *serverConn) tryWrite(p []byte) (int, error) {
 	if c.raw == nil {
 		return 0, nil
 	}
-	var n int
-	var werr error
-	if err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = writeNonBlocking(fd, p)
-		return true // never wait for the socket
-	}); err != nil {
+	c.wp = p
+	err := c.raw.Write(c.rawWrite)
+	n, werr := c.wn, c.werr
+	c.wp, c.werr = nil, nil
+	if err != nil {
 		return 0, err
 	}
 	if werr != nil {
@@ -158,6 +167,12 @@ func (c *serverConn) tryWrite(p []byte) (int, error) {
 		return 0, werr
 	}
 	return n, nil
+}
+
+// writeRaw is the function that tryWrite hands raw.Write. c.mu is held.
+func (c *serverConn) writeRaw(fd uintptr) bool {
+	c.wn, c.werr = writeNonBlocking(fd, c.wp)
+	return true // never wait for the socket
 }
 
 // flush writes pending in the background until it is empty.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -197,12 +198,12 @@ func (p *peer) Recv() (wamp.Message, error) {
 		if p.closing.Load() {
 			return nil, fmt.Errorf("websocket: recv: %w", transport.ErrClosed)
 		}
+		if !p.batched {
+			return p.recvOne()
+		}
 		_, data, err := p.conn.Read(p.ctx)
 		if err != nil {
 			return nil, p.readError(err)
-		}
-		if !p.batched {
-			return p.decode(data)
 		}
 		parts, err := codec.SplitBatch(p.codec, data)
 		if err != nil {
@@ -216,6 +217,35 @@ func (p *peer) Recv() (wamp.Message, error) {
 	if len(p.pending) == 0 {
 		p.pending = nil
 	}
+	return p.decode(data)
+}
+
+// recvOne reads one frame into a pooled buffer and decodes it: decoded
+// messages keep nothing of their input, so the buffer goes back to the pool
+// at once, and a message costs no allocation of its own bytes.
+func (p *peer) recvOne() (wamp.Message, error) {
+	_, r, err := p.conn.Reader(p.ctx)
+	if err != nil {
+		return nil, p.readError(err)
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	data := (*buf)[:0]
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*buf = data
+			return nil, p.readError(err)
+		}
+	}
+	*buf = data
 	return p.decode(data)
 }
 

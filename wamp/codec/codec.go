@@ -29,6 +29,7 @@ type Codec interface {
 	// Encode appends the encoding of m to dst and returns the result.
 	Encode(dst []byte, m wamp.Message) ([]byte, error)
 	// Decode decodes one message and validates it with wamp.FromList.
+	// The message keeps no reference to data, which the caller may reuse.
 	Decode(data []byte) (wamp.Message, error)
 }
 

@@ -29,6 +29,14 @@ func (jsonCodec) Name() string { return "json" }
 func (jsonCodec) Binary() bool { return false }
 
 func (jsonCodec) Encode(dst []byte, m wamp.Message) ([]byte, error) {
+	var f fields
+	if fieldsOf(Unwrap(m), &f) {
+		out, err := appendJSONFields(dst, &f)
+		if err != nil {
+			return dst, err
+		}
+		return out, nil
+	}
 	l, err := toList("json", m)
 	if err != nil {
 		return dst, err
@@ -56,15 +64,47 @@ func (jsonCodec) decodeList(data []byte) (wamp.List, error) {
 	return l, err
 }
 
+// appendJSONFields appends the JSON text of a message's list form.
+func appendJSONFields(dst []byte, f *fields) ([]byte, error) {
+	var err error
+	dst = append(dst, '[')
+	for i := range f.nints {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, f.ints[i], 10)
+	}
+	dst = append(dst, ',')
+	if dst, err = appendJSON(dst, f.dict, 2); err != nil {
+		return dst, err
+	}
+	if f.hasURI {
+		dst = append(dst, ',')
+		if dst, err = appendJSONText(dst, f.uri); err != nil {
+			return dst, err
+		}
+	}
+	if f.nargs > 0 {
+		dst = append(dst, ',')
+		if dst, err = appendJSONList(dst, f.args, 2); err != nil {
+			return dst, err
+		}
+	}
+	if f.nargs > 1 {
+		dst = append(dst, ',')
+		if dst, err = appendJSON(dst, f.kwargs, 2); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
 // appendJSON appends the JSON text of v, a value at nesting level depth.
 func appendJSON(dst []byte, v any, depth int) ([]byte, error) {
 	var err error
 	switch v := v.(type) {
 	case string:
-		if len(v) > 0 && v[0] == 0 {
-			return dst, unsupported("json", "string %q starts with U+0000, which JSON reserves for binary values", clip(v))
-		}
-		return appendJSONString(dst, v)
+		return appendJSONText(dst, v)
 	case int64:
 		return strconv.AppendInt(dst, v, 10), nil
 	case wamp.List:
@@ -132,6 +172,15 @@ func appendJSONList(dst []byte, l wamp.List, depth int) ([]byte, error) {
 		}
 	}
 	return append(dst, ']'), nil
+}
+
+// appendJSONText appends a string value, which must not start with U+0000:
+// that marks a binary value.
+func appendJSONText(dst []byte, s string) ([]byte, error) {
+	if len(s) > 0 && s[0] == 0 {
+		return dst, unsupported("json", "string %q starts with U+0000, which JSON reserves for binary values", clip(s))
+	}
+	return appendJSONString(dst, s)
 }
 
 // jsonPlain marks the bytes that a JSON string holds as they are: not a

@@ -28,13 +28,23 @@ func (msgpackCodec) Name() string { return "msgpack" }
 func (msgpackCodec) Binary() bool { return true }
 
 func (msgpackCodec) Encode(dst []byte, m wamp.Message) ([]byte, error) {
-	l, err := toList("msgpack", m)
-	if err != nil {
-		return dst, err
+	var f fields
+	var l wamp.List
+	hot := fieldsOf(Unwrap(m), &f)
+	if !hot {
+		var err error
+		if l, err = toList("msgpack", m); err != nil {
+			return dst, err
+		}
 	}
 	e := msgpackEncoders.Get().(*msgpackEncoder)
 	e.w.b = dst
-	err = e.list(l, 1)
+	var err error
+	if hot {
+		err = e.fields(&f)
+	} else {
+		err = e.list(l, 1)
+	}
 	out := e.w.b
 	e.w.b = nil
 	msgpackEncoders.Put(e)
@@ -421,6 +431,35 @@ func (e *msgpackEncoder) encode(v any, depth int) error {
 		return e.e.EncodeUint(u)
 	}
 	return unsupported("msgpack", "cannot encode a value of type %T", v)
+}
+
+// fields writes a message's list form.
+func (e *msgpackEncoder) fields(f *fields) error {
+	if err := e.e.EncodeArrayLen(f.len()); err != nil {
+		return err
+	}
+	for _, n := range f.ints[:f.nints] {
+		if err := e.e.EncodeInt(n); err != nil {
+			return err
+		}
+	}
+	if err := e.encode(f.dict, 2); err != nil {
+		return err
+	}
+	if f.hasURI {
+		if err := e.string(f.uri); err != nil {
+			return err
+		}
+	}
+	if f.nargs > 0 {
+		if err := e.list(f.args, 2); err != nil {
+			return err
+		}
+	}
+	if f.nargs > 1 {
+		return e.encode(f.kwargs, 2)
+	}
+	return nil
 }
 
 // list writes l, a list at nesting level depth.

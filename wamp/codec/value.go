@@ -167,3 +167,100 @@ func toList(codec string, m wamp.Message) (l wamp.List, err error) {
 	}()
 	return wamp.ToList(Unwrap(m)), nil
 }
+
+// fields is the list form of a frequent message (CALL, INVOCATION, YIELD,
+// RESULT, ERROR, PUBLISH, EVENT), for encoders to write element by element
+// without building a wamp.List: wamp.ToList boxes every ID and URI into an
+// interface, an allocation each, on every message a router forwards. The
+// form is always: integers (the message type, then IDs), a dict, maybe a
+// URI, then the payload as wamp.ToList leaves it.
+type fields struct {
+	ints   [3]int64
+	nints  int
+	dict   wamp.Dict // nil encodes as an empty dict
+	uri    string
+	hasURI bool
+	args   wamp.List
+	kwargs wamp.Dict
+	nargs  int // payload elements: 0, 1 (args) or 2 (args and kwargs)
+}
+
+// len is the length of the list form.
+func (f *fields) len() int {
+	n := f.nints + 1 + f.nargs
+	if f.hasURI {
+		n++
+	}
+	return n
+}
+
+// fieldsOf fills f with the list form of m and reports whether m is one of
+// the frequent messages.
+func fieldsOf(m wamp.Message, f *fields) bool {
+	var dict wamp.Dict
+	switch m := m.(type) {
+	case *wamp.Call:
+		if m == nil {
+			return false // toList reports it
+		}
+		f.ints, f.nints = [3]int64{int64(wamp.TypeCall), int64(m.Request)}, 2
+		dict, f.uri, f.hasURI = m.Options, string(m.Procedure), true
+		f.args, f.kwargs = m.Args, m.Kwargs
+	case *wamp.Invocation:
+		if m == nil {
+			return false // toList reports it
+		}
+		f.ints, f.nints = [3]int64{int64(wamp.TypeInvocation), int64(m.Request), int64(m.Registration)}, 3
+		dict = m.Details
+		f.args, f.kwargs = m.Args, m.Kwargs
+	case *wamp.Yield:
+		if m == nil {
+			return false // toList reports it
+		}
+		f.ints, f.nints = [3]int64{int64(wamp.TypeYield), int64(m.Request)}, 2
+		dict = m.Options
+		f.args, f.kwargs = m.Args, m.Kwargs
+	case *wamp.Result:
+		if m == nil {
+			return false // toList reports it
+		}
+		f.ints, f.nints = [3]int64{int64(wamp.TypeResult), int64(m.Request)}, 2
+		dict = m.Details
+		f.args, f.kwargs = m.Args, m.Kwargs
+	case *wamp.ErrorMessage:
+		if m == nil {
+			return false // toList reports it
+		}
+		f.ints, f.nints = [3]int64{int64(wamp.TypeError), int64(m.RequestType), int64(m.Request)}, 3
+		dict, f.uri, f.hasURI = m.Details, string(m.Error), true
+		f.args, f.kwargs = m.Args, m.Kwargs
+	case *wamp.Publish:
+		if m == nil {
+			return false // toList reports it
+		}
+		f.ints, f.nints = [3]int64{int64(wamp.TypePublish), int64(m.Request)}, 2
+		dict, f.uri, f.hasURI = m.Options, string(m.Topic), true
+		f.args, f.kwargs = m.Args, m.Kwargs
+	case *wamp.Event:
+		if m == nil {
+			return false // toList reports it
+		}
+		f.ints, f.nints = [3]int64{int64(wamp.TypeEvent), int64(m.Subscription), int64(m.Publication)}, 3
+		dict = m.Details
+		f.args, f.kwargs = m.Args, m.Kwargs
+	default:
+		return false
+	}
+	f.dict = dict
+	// As wamp.ToList: kwargs only when not empty, and then args too.
+	switch {
+	case len(f.kwargs) > 0:
+		if f.args == nil {
+			f.args = wamp.List{}
+		}
+		f.nargs = 2
+	case len(f.args) > 0:
+		f.nargs = 1
+	}
+	return true
+}

@@ -1,0 +1,190 @@
+// The browser half of the bench (internal/bench/browser.go drives it).
+//
+// Each client's code is loaded only when the page opens a session with it,
+// so that a page load measures one client's download, start and join:
+//
+//   ?client=wasm|autobahn&transport=websocket|longpoll
+//       joins at once and sets window.benchJoin to {ms} (performance.now()
+//       when the session was joined: milliseconds since navigation start)
+//       or {error}; benchLeave() then ends the session.
+//
+// Without a query, the bench calls, in this order:
+//
+//   benchOpen(transports)   joins a wasm session and an Autobahn|JS session
+//                           over each transport; checks one call of each;
+//                           returns {callers, resolution} (of performance.now(), ms)
+//   benchRound(n, first, record)
+//                           n sequential calls from each caller, the callers
+//                           taken in turn starting at index first; record
+//                           false for a warm-up
+//   benchStats()            per caller: {client, transport, n, p50, p99} in ms
+//   benchLeave()            ends every session
+//
+// Both clients call the bench's procedure with JSON; the router and the
+// callee are the same for both: only the caller differs.
+
+const realm = 'realm1';
+const procedure = 'bench.echo';
+const args = [1];
+
+let wampkit;
+
+async function wasmClient() {
+  wampkit ??= await import('/wamp.js');
+  return wampkit;
+}
+
+function autobahnClient() {
+  if (window.autobahn) return Promise.resolve(window.autobahn);
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = '/bench/autobahn.min.js';
+    s.onload = () => resolve(window.autobahn);
+    s.onerror = () => reject(new Error('loading /bench/autobahn.min.js failed'));
+    document.head.append(s);
+  });
+}
+
+// A caller is {client, transport, call(), leave()}; call() returns the
+// client's own promise, so that the timing includes nothing else.
+
+async function openWasm(transport) {
+  const w = await wasmClient();
+  const s = await w.connect({ realm, transports: [transport], retry: false });
+  if (s.transport !== transport) throw new Error(`wasm: joined over ${s.transport}, not ${transport}`);
+  return {
+    client: 'wasm',
+    transport,
+    call: () => s.call(procedure, args),
+    check: (r) => r && Array.isArray(r.args) && r.args.length === 1 && r.args[0] === 1,
+    leave: () => s.leave(),
+  };
+}
+
+async function openAutobahn(transport) {
+  const ab = await autobahnClient();
+  const options =
+    transport === 'websocket'
+      ? {
+          type: 'websocket',
+          url: location.origin.replace(/^http/, 'ws') + '/ws',
+          serializers: [new ab.serializer.JSONSerializer()],
+        }
+      : { type: 'longpoll', url: location.origin + '/lp' };
+  let closed;
+  const whenClosed = new Promise((resolve) => (closed = resolve));
+  const connection = new ab.Connection({ realm, transports: [options], max_retries: 0 });
+  const session = await new Promise((resolve, reject) => {
+    let opened = false;
+    connection.onopen = (session) => {
+      opened = true;
+      resolve(session);
+    };
+    connection.onclose = (reason, details) => {
+      if (!opened) reject(new Error(`autobahn: ${reason} ${JSON.stringify(details)}`));
+      closed();
+      return true; // no retries
+    };
+    connection.open();
+  });
+  return {
+    client: 'autobahn',
+    transport,
+    call: () => session.call(procedure, args),
+    // One positional argument and no keyword arguments: Autobahn gives the argument itself.
+    check: (r) => r === 1,
+    leave: () => {
+      connection.close();
+      return Promise.race([whenClosed, new Promise((r) => setTimeout(r, 2000))]);
+    },
+  };
+}
+
+function open(client, transport) {
+  if (client === 'wasm') return openWasm(transport);
+  if (client === 'autobahn') return openAutobahn(transport);
+  return Promise.reject(new Error(`unknown client ${client}`));
+}
+
+let callers = [];
+const latencies = new Map(); // caller -> round trips in ms
+
+async function benchOpen(transports) {
+  for (const transport of transports) {
+    for (const client of ['wasm', 'autobahn']) {
+      const c = await open(client, transport);
+      callers.push(c);
+      const r = await c.call();
+      if (!c.check(r)) throw new Error(`${client} over ${transport}: the call returned ${JSON.stringify(r)}, not [1]`);
+      latencies.set(c, []);
+    }
+  }
+  return { callers: callers.length, resolution: timerResolution() };
+}
+
+// timerResolution returns the smallest step of performance.now() seen, in
+// ms: 0.1 in a page that is not cross-origin isolated, a few µs in one.
+function timerResolution() {
+  let step = Infinity;
+  let last = performance.now();
+  for (let seen = 0; seen < 50; ) {
+    const t = performance.now();
+    if (t !== last) {
+      step = Math.min(step, t - last);
+      last = t;
+      seen++;
+    }
+  }
+  return step;
+}
+
+async function benchRound(n, first, record) {
+  for (let i = 0; i < callers.length; i++) {
+    const c = callers[(first + i) % callers.length];
+    const lat = latencies.get(c);
+    for (let k = 0; k < n; k++) {
+      const t = performance.now();
+      await c.call();
+      const d = performance.now() - t;
+      if (record) lat.push(d);
+    }
+  }
+}
+
+// percentile is the nearest-rank p-th percentile of sorted numbers, as the
+// Go side of the bench computes it.
+function percentile(sorted, p) {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p * sorted.length) / 100);
+  return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1];
+}
+
+function benchStats() {
+  return callers.map((c) => {
+    const lat = latencies.get(c).slice().sort((a, b) => a - b);
+    return { client: c.client, transport: c.transport, n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  });
+}
+
+async function benchLeave() {
+  const cs = callers;
+  callers = [];
+  if (window.benchJoined) cs.push(window.benchJoined);
+  window.benchJoined = undefined;
+  await Promise.all(cs.map((c) => c.leave()));
+}
+
+Object.assign(window, { benchOpen, benchRound, benchStats, benchLeave });
+
+const query = new URLSearchParams(location.search);
+if (query.has('client')) {
+  open(query.get('client'), query.get('transport')).then(
+    (c) => {
+      window.benchJoin = { ms: performance.now() };
+      window.benchJoined = c;
+    },
+    (e) => {
+      window.benchJoin = { error: String(e && e.stack ? e.stack : e) };
+    },
+  );
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/longpoll"
+)
+
+// roleRouter is the hidden first argument that makes this binary the
+// router child.
+const roleRouter = "serve-stress-router"
+
+// realm is the realm the router child serves.
+const realm = "realm1"
+
+// The stress router's limits: short, so that every case ends fast. They
+// are printed in the table's header.
+var limits = struct {
+	maxMessage, maxHello int64
+	helloTimeout         time.Duration
+	maxQueued            int
+	maxPending           int
+	maxSubscriptions     int // and registrations
+	pingInterval         time.Duration
+	pingTimeout          time.Duration
+	goodbyeTimeout       time.Duration
+	lpSession, lpPoll    time.Duration
+	drain                time.Duration
+}{
+	maxMessage:       256 << 10,
+	maxHello:         16 << 10,
+	helloTimeout:     2 * time.Second,
+	maxQueued:        1 << 20,
+	maxPending:       100,
+	maxSubscriptions: 1000,
+	pingInterval:     5 * time.Second,
+	pingTimeout:      5 * time.Second,
+	goodbyeTimeout:   500 * time.Millisecond,
+	lpSession:        2 * time.Second,
+	lpPoll:           time.Second,
+	drain:            3 * time.Second,
+}
+
+func limitsHeader() string {
+	l := limits
+	return fmt.Sprintf("router: MaxMessageSize %d KiB, MaxHelloSize %d KiB, HelloTimeout %v, MaxQueuedBytes %d KiB, MaxPendingCalls %d, MaxSubscriptions/MaxRegistrations %d, Ping %v/%v, GoodbyeTimeout %v, long-poll SessionTimeout %v PollTimeout %v, drain %v",
+		l.maxMessage>>10, l.maxHello>>10, l.helloTimeout, l.maxQueued>>10, l.maxPending, l.maxSubscriptions, l.pingInterval, l.pingTimeout, l.goodbyeTimeout, l.lpSession, l.lpPoll, l.drain)
+}
+
+// serveRouter runs the router child: it listens on 127.0.0.1:0, prints
+// "listening ADDR", then answers commands read on stdin, one line each:
+//
+//	stats -> "stats GOROUTINES HEAP_INUSE STACK_INUSE TOTAL_ALLOC" (after a GC)
+//	quit  -> exits (so does the end of stdin)
+//
+// SIGTERM shuts the router down as wampd does (GOODBYE to every session,
+// pending calls failed) within limits.drain, prints "shutdown NANOS ERR"
+// and exits.
+func serveRouter() int {
+	if err := runRouter(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "stress router: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runRouter(in io.Reader, out io.Writer) error {
+	// Warnings and up: the reasons the router gives for what it does to a
+	// session (a slow consumer disconnected) are part of the figures.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	r, err := server.New(server.Config{
+		Realms:           []server.RealmConfig{{Name: realm}},
+		MaxMessageSize:   limits.maxMessage,
+		MaxHelloSize:     limits.maxHello,
+		HelloTimeout:     limits.helloTimeout,
+		MaxQueuedBytes:   limits.maxQueued,
+		MaxPendingCalls:  limits.maxPending,
+		MaxSubscriptions: limits.maxSubscriptions,
+		MaxRegistrations: limits.maxSubscriptions,
+		PingInterval:     limits.pingInterval,
+		PingTimeout:      limits.pingTimeout,
+		GoodbyeTimeout:   limits.goodbyeTimeout,
+		Logger:           logger,
+	})
+	if err != nil {
+		return err
+	}
+	h := r.Handler(server.HTTPConfig{LongPoll: longpoll.Config{
+		SessionTimeout: limits.lpSession,
+		PollTimeout:    limits.lpPoll,
+		MaxTransports:  50000,
+	}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: nil}
+	go srv.Serve(ln)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	if _, err := fmt.Fprintf(out, "listening %s\n", ln.Addr()); err != nil {
+		return err
+	}
+	cmds := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			cmds <- sc.Text()
+		}
+		close(cmds)
+	}()
+	for {
+		select {
+		case <-term:
+			start := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), limits.drain)
+			rerr := r.Shutdown(ctx)
+			srv.Shutdown(ctx)
+			cancel()
+			fmt.Fprintf(out, "shutdown %d %v\n", time.Since(start).Nanoseconds(), rerr)
+			return nil
+		case cmd, ok := <-cmds:
+			if !ok || cmd == "quit" {
+				r.Close()
+				return nil
+			}
+			reply := fmt.Sprintf("error unknown command %q", cmd)
+			if cmd == "stats" {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				reply = fmt.Sprintf("stats %d %d %d %d", runtime.NumGoroutine(), ms.HeapInuse, ms.StackInuse, ms.TotalAlloc)
+			}
+			if _, err := fmt.Fprintln(out, reply); err != nil {
+				return err
+			}
+		}
+	}
+}

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/wamp"
+)
+
+// Case 6: connections that upgrade and never send HELLO.
+func caseIdle(e *env) []row {
+	n := e.n(10000, 1000)
+	before, err := e.r.stats()
+	if err != nil {
+		return []row{errRow("stats", err)}
+	}
+	// The router closes each at its HELLO deadline, counted from its
+	// upgrade: each is read from its dial on, to time its close.
+	var early, late, dialErrs atomic.Int64
+	var latest durations
+	var wg sync.WaitGroup
+	parallel(n, 32, func(i int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := dialWS(ctx, e.r.wsURL(), "json")
+		if err != nil {
+			dialErrs.Add(1)
+			return
+		}
+		opened := time.Now()
+		wg.Go(func() {
+			defer c.close()
+			ctx, cancel := context.WithTimeout(context.Background(), limits.helloTimeout+5*time.Second)
+			defer cancel()
+			_, _, err := c.c.Read(ctx)
+			at := time.Since(opened)
+			switch {
+			case err == nil || ctx.Err() != nil:
+				late.Add(1)
+			case at < limits.helloTimeout-500*time.Millisecond:
+				early.Add(1)
+			default:
+				latest.add(at)
+			}
+		})
+	})
+	peak, err := e.r.stats()
+	if err != nil {
+		return []row{errRow("stats", err)}
+	}
+	wg.Wait()
+	time.Sleep(200 * time.Millisecond)
+	after, err := e.r.stats()
+	if err != nil {
+		return []row{errRow("stats", err)}
+	}
+	perConn := float64(int64(peak.mem())-int64(before.mem())) / float64(n) / 1024
+	rssPer := float64(int64(peak.rss)-int64(before.rss)) / float64(n) / 1024
+	return []row{
+		check(fmt.Sprintf("%d idle connections (%d dial errors): %d closed early, %d not closed, latest close at %v", n, dialErrs.Load(), early.Load(), late.Load(), latest.max().Round(10*time.Millisecond)),
+			fmt.Sprintf("each closed at the HELLO deadline (%v, +1s)", limits.helloTimeout),
+			dialErrs.Load() == 0 && early.Load() == 0 && late.Load() == 0 && latest.max() <= limits.helloTimeout+time.Second),
+		check(fmt.Sprintf("%.1f KiB heap+stacks (%.1f KiB RSS) per connection; after: fds %d -> %d, goroutines %d -> %d", perConn, rssPer, before.fds, after.fds, before.goroutines, after.goroutines),
+			"< 64 KiB per connection, fds and goroutines back", perConn < 64 && after.fds <= before.fds+2 && after.goroutines <= before.goroutines+2),
+	}
+}
+
+// pipeline sends n messages made by mk from one raw session, at most
+// window unanswered, and counts the first expect answers by type.
+// on, when not nil, sees every answer.
+func pipeline(ctx context.Context, c *rawWS, n, expect, window int, mk func(i int) wamp.Message, on func(wamp.Message)) (map[wamp.MessageType]int, error) {
+	counts := map[wamp.MessageType]int{}
+	sem := make(chan struct{}, window)
+	errc := make(chan error, 1)
+	go func() {
+		for i := range n {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errc <- ctx.Err()
+				return
+			}
+			if err := c.send(ctx, mk(i)); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	for got := 0; got < expect; got++ {
+		m, err := c.recv(10 * time.Second)
+		if err != nil {
+			return counts, fmt.Errorf("after %d answers: %s", got, closeReason(err))
+		}
+		counts[m.Type()]++
+		if on != nil {
+			on(m)
+		}
+		<-sem
+	}
+	return counts, <-errc
+}
+
+// Case 7: per-session caps: 100,000 SUBSCRIBEs, REGISTERs and CALLs from
+// one session each.
+func caseCaps(e *env) []row {
+	n := e.n(100000, 10000)
+	var rows []row
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	// A callee that never answers holds the calls pending.
+	callee, err := dialWS(ctx, e.r.wsURL(), "msgpack")
+	if err != nil {
+		return []row{errRow("callee", err)}
+	}
+	defer callee.close()
+	if _, err := callee.join(ctx); err != nil {
+		return []row{errRow("callee", err)}
+	}
+	callee.send(ctx, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "stress.caps.hold"})
+	if m, err := callee.recv(3 * time.Second); err != nil || m.Type() != wamp.TypeRegistered {
+		return []row{errRow("register", fmt.Errorf("%v", err))}
+	}
+	go func() { // read INVOCATIONs and never answer
+		for {
+			if _, err := callee.recv(time.Minute); err != nil {
+				return
+			}
+		}
+	}()
+	for _, kind := range []string{"SUBSCRIBE", "REGISTER", "CALL"} {
+		before, err := e.r.stats()
+		if err != nil {
+			return append(rows, errRow("stats", err))
+		}
+		c, err := dialWS(ctx, e.r.wsURL(), "msgpack")
+		if err != nil {
+			return append(rows, errRow(kind, err))
+		}
+		if _, err := c.join(ctx); err != nil {
+			return append(rows, errRow(kind, err))
+		}
+		expect := n
+		if kind == "CALL" {
+			expect = n - limits.maxPending // the rest stay pending
+		}
+		capOf := map[string]int{"SUBSCRIBE": limits.maxSubscriptions, "REGISTER": limits.maxSubscriptions, "CALL": limits.maxPending}[kind]
+		counts, err := pipeline(ctx, c, n, expect, 500, func(i int) wamp.Message {
+			id := wamp.ID(i + 1)
+			switch kind {
+			case "SUBSCRIBE":
+				return &wamp.Subscribe{Request: id, Options: wamp.Dict{}, Topic: wamp.URI(fmt.Sprintf("stress.caps.t%d", i))}
+			case "REGISTER":
+				return &wamp.Register{Request: id, Options: wamp.Dict{}, Procedure: wamp.URI(fmt.Sprintf("stress.caps.p%d", i))}
+			}
+			return &wamp.Call{Request: id, Options: wamp.Dict{}, Procedure: "stress.caps.hold"}
+		}, nil)
+		during, serr := e.r.stats()
+		c.close()
+		if serr != nil {
+			return append(rows, errRow("stats", serr))
+		}
+		growth := int64(during.mem()) - int64(before.mem())
+		fig := fmt.Sprintf("%d %s from one session: %d accepted, %d ERROR; router +%s", n, kind,
+			counts[wamp.TypeSubscribed]+counts[wamp.TypeRegistered]+counts[wamp.TypeResult], counts[wamp.TypeError], mib(growth))
+		limit := "ERROR past the cap, memory bounded (< 16 MiB)"
+		pass := growth < 16<<20
+		pass = pass && counts[wamp.TypeError] == n-capOf
+		limit = fmt.Sprintf("ERROR past the cap (%d), memory bounded (< 16 MiB)", capOf)
+		if err != nil {
+			fig += "; " + err.Error()
+			pass = false
+		}
+		rows = append(rows, check(fig, limit, pass))
+	}
+	return rows
+}
+
+// Case 8: a callee reset (TCP RST) with 500 calls in flight.
+func caseCalleeReset(e *env) []row {
+	const inFlight = 500
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	time.Sleep(300 * time.Millisecond)
+	before, err := e.r.stats()
+	if err != nil {
+		return []row{errRow("stats", err)}
+	}
+	callee, err := dialWS(ctx, e.r.wsURL(), "json")
+	if err != nil {
+		return []row{errRow("callee", err)}
+	}
+	if _, err := callee.join(ctx); err != nil {
+		return []row{errRow("callee", err)}
+	}
+	callee.send(ctx, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "stress.reset"})
+	if m, err := callee.recv(3 * time.Second); err != nil || m.Type() != wamp.TypeRegistered {
+		return []row{errRow("register", fmt.Errorf("%v", err))}
+	}
+	// 10 callers x 50 calls: each caller is under MaxPendingCalls.
+	var callers []*client.Session
+	defer func() {
+		lctx, lcancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer lcancel()
+		for _, s := range callers {
+			s.Leave(lctx)
+		}
+	}()
+	for i := range 10 {
+		cfg := &client.Config{}
+		if i%2 == 1 {
+			cfg.Serializer = "msgpack"
+		}
+		s, err := client.Join(ctx, e.r.wsURL(), realm, cfg)
+		if err != nil {
+			return []row{errRow("caller", err)}
+		}
+		callers = append(callers, s)
+	}
+	var answered durations
+	var wrong atomic.Int64
+	var killedAt atomic.Int64
+	var wg sync.WaitGroup
+	for i := range inFlight {
+		s := callers[i%len(callers)]
+		wg.Go(func() {
+			_, err := s.Call(ctx, "stress.reset", wamp.List{i}, nil)
+			d := time.Duration(time.Now().UnixNano() - killedAt.Load())
+			if _, ok := errors.AsType[*wamp.Error](err); !ok {
+				wrong.Add(1)
+				return
+			}
+			answered.add(d)
+		})
+	}
+	got := 0
+	for got < inFlight {
+		m, err := callee.recv(5 * time.Second)
+		if err != nil {
+			break
+		}
+		if m.Type() == wamp.TypeInvocation {
+			got++
+		}
+	}
+	killedAt.Store(time.Now().UnixNano())
+	callee.resetTCP()
+	wg.Wait()
+	// Let the callers leave, then count.
+	lctx, lcancel := context.WithTimeout(context.Background(), 3*time.Second)
+	for _, s := range callers {
+		s.Leave(lctx)
+	}
+	lcancel()
+	callers = nil
+	var after stats
+	for range 20 {
+		time.Sleep(100 * time.Millisecond)
+		if after, err = e.r.stats(); err != nil || after.goroutines <= before.goroutines {
+			break
+		}
+	}
+	if err != nil {
+		return []row{errRow("stats", err)}
+	}
+	n := len(answered.d)
+	return []row{
+		check(fmt.Sprintf("%d invocations in flight at the reset: %d ERRORs to callers, %d other outcomes, last %v after the reset", got, n, wrong.Load(), answered.max().Round(time.Millisecond)),
+			"500 ERRORs within 1s", got == inFlight && n == inFlight && answered.max() <= time.Second),
+		check(fmt.Sprintf("router goroutines %d before, %d after; fds %d -> %d", before.goroutines, after.goroutines, before.fds, after.fds),
+			"no goroutine leak", after.goroutines <= before.goroutines),
+	}
+}
+
+// Case 10: a subscriber that stops reading while 10 MB of events are
+// published to it.
+func caseSlowSubscriber(e *env) []row {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	before, err := e.r.stats()
+	if err != nil {
+		return []row{errRow("stats", err)}
+	}
+	sub, err := dialWS(ctx, e.r.wsURL(), "json")
+	if err != nil {
+		return []row{errRow("subscriber", err)}
+	}
+	defer sub.close()
+	if _, err := sub.join(ctx); err != nil {
+		return []row{errRow("subscriber", err)}
+	}
+	sub.send(ctx, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "stress.slow"})
+	if m, err := sub.recv(3 * time.Second); err != nil || m.Type() != wamp.TypeSubscribed {
+		return []row{errRow("subscribe", fmt.Errorf("%v", err))}
+	}
+	pub, err := client.Join(ctx, e.r.wsURL(), realm, &client.Config{Serializer: "msgpack"})
+	if err != nil {
+		return []row{errRow("publisher", err)}
+	}
+	defer pub.Leave(context.Background())
+	const size, count = 10 << 10, 1000 // 10 MB
+	payload := strings.Repeat("p", size)
+	var pubErrs int
+	var lat durations
+	var peak uint64
+	for i := range count {
+		start := time.Now()
+		if err := pub.Publish(ctx, "stress.slow", wamp.List{payload}, nil, client.Acknowledge()); err != nil {
+			pubErrs++
+		}
+		lat.add(time.Since(start))
+		if i%100 == 99 {
+			if s, err := e.r.stats(); err == nil {
+				peak = max(peak, s.mem())
+			}
+		}
+	}
+	// Now read: the buffered events, then how the router ended it.
+	var reason string
+	events := 0
+	for {
+		m, err := sub.recv(5 * time.Second)
+		if err != nil {
+			reason = "closed: " + closeReason(err)
+			break
+		}
+		if m.Type() == wamp.TypeEvent {
+			events++
+			continue
+		}
+		reason = fmt.Sprintf("%v", wamp.ToList(m))
+		if a, ok := m.(*wamp.Abort); ok {
+			reason = fmt.Sprintf("ABORT %s %v", a.Reason, a.Details)
+		}
+		if g, ok := m.(*wamp.Goodbye); ok {
+			reason = fmt.Sprintf("GOODBYE %s %v", g.Reason, g.Details)
+		}
+	}
+	growth := int64(peak) - int64(before.mem())
+	disconnected := events < count && reason != ""
+	// The subscriber's socket is what overflowed, so nothing more reaches
+	// it: the router gives its reason in its log (and metrics).
+	logged := strings.Contains(e.r.log.String(), "slow consumer")
+	return []row{
+		check(fmt.Sprintf("subscriber got %d of %d events of 10 KiB, then %s; router logged the slow consumer: %v", events, count, reason, logged),
+			"disconnected, reason logged", disconnected && logged),
+		check("router heap+stacks peak growth "+mib(growth), fmt.Sprintf("<= 3 x MaxQueuedBytes (%s)", mib(3*int64(limits.maxQueued))), growth <= 3*int64(limits.maxQueued)),
+		check(fmt.Sprintf("publisher: %d errors, slowest acknowledged publish %v", pubErrs, lat.max().Round(time.Millisecond)), "0 errors, < 1s", pubErrs == 0 && lat.max() < time.Second),
+	}
+}

@@ -1,0 +1,192 @@
+// Command stress is wampkit's hardening suite (issue 7): faults, load and
+// hostile input, each case with a figure and its limit. It starts the
+// router in a child process (this binary re-executed with a role
+// argument) so that the router's memory, goroutines and file descriptors
+// are measured alone and SIGTERM can be sent to it, runs the cases against
+// it while a control group of 50 sessions makes echo calls, and prints one
+// table: case, figure, limit, PASS or FAIL. It exits with status 1 when a
+// case fails.
+//
+//	go run ./internal/stress          # the full suite (make stress)
+//	go run ./internal/stress -short   # the short version (make test runs it)
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == roleRouter {
+		os.Exit(serveRouter())
+	}
+	short := flag.Bool("short", false, "the short version: fewer connections and messages, same limits")
+	run := flag.String("run", "", "run only the cases whose number is listed, comma-separated (\"1,2,13\")")
+	flag.Parse()
+	rows, err := runSuite(os.Stdout, *short, *run)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stress:", err)
+		os.Exit(2)
+	}
+	for _, r := range rows {
+		if !r.pass {
+			os.Exit(1)
+		}
+	}
+}
+
+// row is one line of the table.
+type row struct {
+	name, figure, limit string
+	pass                bool
+}
+
+// env is what a case gets.
+type env struct {
+	r     *router
+	short bool
+	hc    *http.Client
+}
+
+// n picks the full or the short count.
+func (e *env) n(full, short int) int {
+	if e.short {
+		return short
+	}
+	return full
+}
+
+// stressCase is one numbered case of the issue.
+type stressCase struct {
+	num     string
+	name    string
+	control bool // run with the control group and judge it
+	own     bool // needs a router of its own (it ends it)
+	run     func(e *env) []row
+}
+
+var cases = []stressCase{
+	{"1", "random bytes", true, false, caseRandomBytes},
+	{"2", "over-size messages", true, false, caseOversize},
+	{"3", "decoding bombs", true, false, caseBombs},
+	{"4", "bad messages", true, false, caseBadMessages},
+	{"5", "forged IDs", true, false, caseForgedIDs},
+	{"6", "idle without HELLO", true, false, caseIdle},
+	{"7", "per-session caps", true, false, caseCaps},
+	{"8", "callee reset", true, false, caseCalleeReset},
+	{"10", "slow subscriber", true, false, caseSlowSubscriber},
+	{"13", "ordering under load", false, false, caseOrdering},
+	{"16", "foreign Origin", true, false, caseOrigin},
+	{"17", "long-poll id guessing", true, false, caseGuessing},
+	{"12", "SIGTERM", false, true, caseSigterm},
+}
+
+// runSuite runs the selected cases and prints the table to out.
+func runSuite(out io.Writer, short bool, only string) ([]row, error) {
+	want := map[string]bool{}
+	for f := range strings.SplitSeq(only, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			want[f] = true
+		}
+	}
+	r, err := startRouter()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { r.stop() }()
+	ctl, err := startControl(r, short)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { ctl.stop() }()
+	e := &env{r: r, short: short, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}}
+	var rows []row
+	start := time.Now()
+	for _, c := range cases {
+		if len(want) > 0 && !want[c.num] {
+			continue
+		}
+		name := c.num + " " + c.name
+		fmt.Fprintf(os.Stderr, "stress: %s\n", name)
+		cs := time.Now()
+		if c.own {
+			ce := &env{short: short, hc: e.hc}
+			cr, err := startRouter()
+			if err != nil {
+				rows = append(rows, row{name, "starting a router: " + err.Error(), "", false})
+				continue
+			}
+			ce.r = cr
+			got := c.run(ce)
+			cr.stop()
+			rows = append(rows, prefix(name, got)...)
+			continue
+		}
+		var base window
+		if c.control {
+			base = ctl.baseline(time.Second)
+		}
+		got := prefix(name, c.run(e))
+		if c.control {
+			// A window of at least a second, so that the control group
+			// has calls to judge by.
+			time.Sleep(time.Second - time.Since(cs))
+			got = append(got, ctl.verdict(name, base))
+		}
+		if !r.alive() {
+			got = append(got, row{name, "router process exited: " + fmt.Sprint(r.cmd.ProcessState), "0 crashes", false})
+			rows = append(rows, got...)
+			break
+		}
+		rows = append(rows, got...)
+		fmt.Fprintf(os.Stderr, "stress: %s took %v\n", name, time.Since(cs).Round(time.Millisecond))
+	}
+	printTable(out, short, rows, time.Since(start))
+	return rows, nil
+}
+
+func prefix(name string, rows []row) []row {
+	for i := range rows {
+		rows[i].name = name
+	}
+	return rows
+}
+
+func printTable(out io.Writer, short bool, rows []row, took time.Duration) {
+	version, judged := "full", "p99 limit 2x baseline"
+	if short {
+		version, judged = "short", "errors judged, p99 shown (judged at 2x baseline in the full run)"
+	}
+	fmt.Fprintf(out, "wampkit stress (%s, %v)\n%s\ncontrol: %d sessions (WebSocket JSON and MessagePack, long-poll JSON), one echo call each per %v; %s, not below %v\n\n",
+		version, took.Round(time.Second), limitsHeader(), controlSessions, controlInterval, judged, controlFloor)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "case\tfigure\tlimit\tresult")
+	fails := 0
+	for _, r := range rows {
+		v := "PASS"
+		if !r.pass {
+			v = "FAIL"
+			fails++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.name, r.figure, r.limit, v)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\n%d rows, %d FAIL\n", len(rows), fails)
+}
+
+// check makes a row.
+func check(figure, limit string, pass bool) row { return row{figure: figure, limit: limit, pass: pass} }
+
+// errRow is the row of a case that could not run.
+func errRow(what string, err error) row {
+	return row{figure: what + ": " + err.Error(), limit: "runs", pass: false}
+}
+
+// mib formats bytes as MiB.
+func mib(b int64) string { return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20)) }
