@@ -38,6 +38,9 @@ type authRequest struct {
 	session   wamp.ID   // the ID that WELCOME will carry
 	secure    bool      // the connection is TLS, loopback or in-process
 	details   wamp.Dict // the session's details for dynamic authenticators
+	// tlsSubject and tlsFingerprint name the verified TLS client
+	// certificate (transport.Info), "" when there is none.
+	tlsSubject, tlsFingerprint string
 }
 
 // identity is the outcome of a successful authentication.
@@ -86,7 +89,7 @@ const (
 
 // methodOrder is the order in which the realm's methods are listed in
 // messages.
-var methodOrder = []string{methodAnonymous, methodTicket, methodWAMPCRA, methodCryptosign}
+var methodOrder = []string{methodAnonymous, methodTicket, methodWAMPCRA, methodCryptosign, methodTLS}
 
 // newAuthenticators builds a realm's authenticators from its config.
 func newAuthenticators(r *realm, a *AuthConfig) map[string]authenticator {
@@ -106,6 +109,9 @@ func newAuthenticators(r *realm, a *AuthConfig) map[string]authenticator {
 	}
 	if a.Cryptosign != nil {
 		out[methodCryptosign] = newCryptosignAuth(r, a.Cryptosign)
+	}
+	if a.TLS != nil {
+		out[methodTLS] = newTLSAuth(a.TLS)
 	}
 	return out
 }
@@ -173,11 +179,18 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 	if id := rlm.cookieLogin(s, authid, offered); id != nil {
 		return s.admit(rlm, id)
 	}
+	info := s.peer.Info()
 	var method string
 	var a authenticator
 	for _, m := range offered {
-		if a = rlm.auth[m]; a != nil {
-			method = m
+		x := rlm.auth[m]
+		if x == nil {
+			continue
+		}
+		a, method = x, m
+		// Without a verified certificate, tls gives way to the next
+		// method the client offers, and fails if there is none.
+		if m != methodTLS || info.TLSClientFingerprint != "" {
 			break
 		}
 	}
@@ -200,7 +213,8 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 			rlm.name, strings.Join(offered, ", "), strings.Join(have, ", "))
 		return false
 	}
-	req := &authRequest{realm: rlm.name, authid: authid, authextra: authextra, session: s.id, secure: s.secure}
+	req := &authRequest{realm: rlm.name, authid: authid, authextra: authextra, session: s.id, secure: s.secure,
+		tlsSubject: info.TLSClientSubject, tlsFingerprint: info.TLSClientFingerprint}
 	req.details = wamp.Dict{
 		"session":    int64(s.id),
 		"authid":     authid,
@@ -209,7 +223,7 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 		"transport":  s.info()["transport"],
 	}
 	limits := s.router.authLimits
-	addrKey, idKey := addressKey(s.peer.Info().RemoteAddr), string(rlm.name)+"\x00"+authid
+	addrKey, idKey := addressKey(info.RemoteAddr), string(rlm.name)+"\x00"+authid
 	if method == methodCryptosign && authid == "" {
 		pk, _ := authextra["pubkey"].(string)
 		idKey = string(rlm.name) + "\x00pubkey:" + strings.ToLower(pk)

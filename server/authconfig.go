@@ -34,6 +34,9 @@ type AuthConfig struct {
 	WAMPCRA *WAMPCRAAuth
 	// Cryptosign admits sessions that sign a challenge with an Ed25519 key.
 	Cryptosign *CryptosignAuth
+	// TLS admits sessions by the client certificate that the TLS server
+	// verified (auth_tls.go).
+	TLS *TLSAuth
 	// Cookie remembers a browser's login with one of the methods above in
 	// a cookie, and admits its later connections by it (auth_cookie.go).
 	Cookie *CookieAuth
@@ -135,6 +138,37 @@ type CryptosignPrincipal struct {
 	// AuthorizedKeys are the user's Ed25519 public keys, hex encoded (64
 	// hex digits).
 	AuthorizedKeys []string
+}
+
+// TLSAuth configures TLS client certificate authentication. It admits a
+// session whose connection carries a client certificate that the TLS
+// server verified against the CAs it trusts (in wampd, tls.client_ca_file),
+// with no CHALLENGE: the identity comes from the certificate, whatever
+// HELLO claims. A connection without such a certificate fails the method.
+//
+// A certificate is looked up by its fingerprint among the Principals
+// that pin one, then by its subject's common name (CN) among the
+// Principals; a principal that pins a fingerprint admits that certificate
+// only. A certificate that no principal names gets its CN as authid and
+// Role as authrole, if Role is set.
+type TLSAuth struct {
+	// Role, when set, admits every verified certificate: authid its CN,
+	// authrole Role. Unset, only Principals are admitted.
+	Role string
+	// Principals are the static users, by authid.
+	Principals map[string]TLSPrincipal
+}
+
+// TLSPrincipal is one static TLS client certificate user.
+type TLSPrincipal struct {
+	// Role is the authrole the user gets.
+	Role string
+	// Fingerprint, when set, pins the user's certificate: its SHA-256
+	// digest in hex (64 digits, colons and case ignored, as
+	// "openssl x509 -fingerprint -sha256" prints it). The certificate
+	// then need not carry the authid as CN. Unset, the user is the
+	// verified certificate whose CN is the authid.
+	Fingerprint string
 }
 
 // RoleConfig is one role of a realm and what its sessions may do: static
@@ -360,6 +394,36 @@ func (c *checker) checkRealmAuth(p string, rc *RealmConfig, strict bool, names m
 				default:
 					owner[strings.ToLower(pk)] = id
 				}
+			}
+		}
+	}
+	if t := a.TLS; t != nil {
+		tp := p + ".auth.tls"
+		if t.Role == "" && len(t.Principals) == 0 {
+			c.add(tp, "admits nobody: set a role for every verified certificate, or principals")
+		}
+		if t.Role != "" {
+			checkRole(tp+".role", t.Role)
+		}
+		owner := map[string]string{}
+		for _, id := range sortedKeys(t.Principals) {
+			u := t.Principals[id]
+			up := tp + ".principals" + key(id)
+			checkRole(up+".role", u.Role)
+			if id == "" {
+				c.add(up, "an authid is required")
+			}
+			if u.Fingerprint == "" {
+				continue
+			}
+			fp, ok := normalFingerprint(u.Fingerprint)
+			switch {
+			case !ok:
+				c.add(up+".fingerprint", "not a SHA-256 fingerprint (64 hex digits, colons allowed)")
+			case owner[fp] != "":
+				c.add(up+".fingerprint", "the certificate is also %q's: a certificate names one principal", owner[fp])
+			default:
+				owner[fp] = id
 			}
 		}
 	}

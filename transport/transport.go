@@ -57,6 +57,15 @@ type Info struct {
 	// saw it. A router refuses ticket authentication on a connection that is
 	// neither TLS nor loopback unless configured otherwise.
 	TLS bool
+	// TLSClientSubject is the common name of the subject of the client's
+	// TLS certificate, set only when the accepting side verified that
+	// certificate against the CAs it trusts; "" otherwise. A router's tls
+	// authentication takes the authid from it.
+	TLSClientSubject string
+	// TLSClientFingerprint is the SHA-256 digest of that verified
+	// certificate (its DER encoding) in 64 lowercase hex digits, "" when
+	// no certificate was verified. It names one certificate exactly.
+	TLSClientFingerprint string
 	// CookieID is the value of the HTTP cookie that the accepting side
 	// tracks the browser with, for cookie authentication: the one the
 	// request carried, or the one just set on the response that opened

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +35,10 @@ type configFile struct {
 	Listen string
 	// TLSCert and TLSKey, when set, make wampd serve HTTPS and WSS.
 	TLSCert, TLSKey string
+	// TLSClientCAs, read from tls.client_ca_file, are the CAs whose client
+	// certificates HTTPS verifies when a client presents one, for the tls
+	// authentication method; nil when the file names none.
+	TLSClientCAs *x509.CertPool
 	// WebSocketPath and LongPollPath are where the WAMP transports are
 	// mounted: "/ws" and "/lp" by default.
 	WebSocketPath, LongPollPath string
@@ -278,10 +284,13 @@ func (r *reader) file(fc *configFile, v any) {
 	m := r.object("", v, "listen", "tls", "transports", "allowed_origins", "strict_uris", "limits", "realms")
 	fc.Listen = r.str("listen", m["listen"])
 	if t := m["tls"]; t != nil {
-		tm := r.object("tls", t, "cert_file", "key_file")
+		tm := r.object("tls", t, "cert_file", "key_file", "client_ca_file")
 		fc.TLSCert, fc.TLSKey = r.str("tls.cert_file", tm["cert_file"]), r.str("tls.key_file", tm["key_file"])
 		if fc.TLSCert == "" || fc.TLSKey == "" {
 			r.errorf("tls", "needs both cert_file and key_file")
+		}
+		if f := r.str("tls.client_ca_file", tm["client_ca_file"]); f != "" {
+			fc.TLSClientCAs = r.certPool("tls.client_ca_file", f)
 		}
 	}
 	tr := r.object("transports", m["transports"], "websocket", "longpoll", "rawsocket")
@@ -314,7 +323,25 @@ func (r *reader) file(fc *configFile, v any) {
 	r.limits(cfg, m["limits"])
 	for i, rv := range r.list("realms", m["realms"]) {
 		cfg.Realms = append(cfg.Realms, r.realm(fmt.Sprintf("realms[%d]", i), rv))
+		if cfg.Realms[i].Auth.TLS != nil && fc.TLSClientCAs == nil && !r.reported("tls.client_ca_file") {
+			r.errorf(fmt.Sprintf("realms[%d].auth.tls", i), "needs tls.client_ca_file: without it no client certificate is verified")
+		}
 	}
+}
+
+// certPool reads a PEM bundle of CA certificates.
+func (r *reader) certPool(path, file string) *x509.CertPool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		r.errorf(path, "%v", err)
+		return nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		r.errorf(path, "%s holds no PEM certificate", file)
+		return nil
+	}
+	return pool
 }
 
 func (r *reader) limits(cfg *server.Config, v any) {
@@ -432,7 +459,7 @@ func (r *reader) method(p string, m map[string]any, static bool) (proc, realm wa
 }
 
 func (r *reader) auth(p string, v any, a *server.AuthConfig) {
-	m := r.object(p, v, "anonymous", "ticket", "wampcra", "cryptosign", "cookie")
+	m := r.object(p, v, "anonymous", "ticket", "wampcra", "cryptosign", "tls", "cookie")
 	dynFields := []string{"type", "authenticator", "authenticator_realm", "authenticator-realm"}
 	if v := m["anonymous"]; v != nil {
 		ap := p + ".anonymous"
@@ -492,6 +519,21 @@ func (r *reader) auth(p string, v any, a *server.AuthConfig) {
 			mapSet(&c.Principals, id, server.CryptosignPrincipal{Role: r.str(up+".role", um["role"]), AuthorizedKeys: r.strings(up+".authorized_keys", um["authorized_keys"])})
 		}
 		a.Cryptosign = c
+	}
+	if v := m["tls"]; v != nil {
+		tp := p + ".tls"
+		tm := r.object(tp, v, "type", "role", "principals")
+		if t := r.str(tp+".type", tm["type"]); t != "" && t != "static" {
+			r.errorf(tp+".type", "tls authentication is \"static\" only")
+		}
+		t := &server.TLSAuth{Role: r.str(tp+".role", tm["role"])}
+		principals := r.object(tp+".principals", tm["principals"], sortedKeys(mapOf(tm["principals"]))...)
+		for _, id := range sortedKeys(principals) {
+			up := entry(tp+".principals", id)
+			um := r.object(up, principals[id], "role", "fingerprint")
+			mapSet(&t.Principals, id, server.TLSPrincipal{Role: r.str(up+".role", um["role"]), Fingerprint: r.str(up+".fingerprint", um["fingerprint"])})
+		}
+		a.TLS = t
 	}
 	if v := m["cookie"]; v != nil {
 		a.Cookie = r.cookie(p+".cookie", v)
@@ -591,6 +633,11 @@ func mountTransports(mux *http.ServeMux, r *server.Router, hc server.HTTPConfig,
 // serveHTTP serves HTTP, or HTTPS when the file configures TLS.
 func serveHTTP(srv *http.Server, ln net.Listener, fc *configFile) error {
 	if fc != nil && fc.TLSCert != "" {
+		if fc.TLSClientCAs != nil {
+			// Asked for, not required: a browser without a certificate
+			// still connects, and authenticates another way.
+			srv.TLSConfig = &tls.Config{ClientCAs: fc.TLSClientCAs, ClientAuth: tls.VerifyClientCertIfGiven}
+		}
 		return srv.ServeTLS(ln, fc.TLSCert, fc.TLSKey)
 	}
 	return srv.Serve(ln)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/transport/internal/clientcert"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
 
@@ -232,6 +233,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) {
 	}
 
 	c := newConn(h, cd, batched, r.RemoteAddr)
+	clientcert.Fill(&c.info, r.TLS)
 	if h.cfg.Cookie != nil {
 		c.info.CookieID = h.cfg.Cookie(r, w.Header())
 	}

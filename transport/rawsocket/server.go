@@ -4,6 +4,7 @@ package rawsocket
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/transport/internal/clientcert"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
 
@@ -256,7 +258,7 @@ func (s *Server) handshake(conn net.Conn, full bool, release func()) (*peer, err
 	if err := conn.SetDeadline(time.Time{}); err != nil {
 		return nil, fmt.Errorf("rawsocket: handshake: %w", err)
 	}
-	return newPeer(peerConfig{
+	p := newPeer(peerConfig{
 		conn:       conn,
 		r:          r,
 		codec:      s.codecs[id],
@@ -264,5 +266,11 @@ func (s *Server) handshake(conn net.Conn, full bool, release func()) (*peer, err
 		maxRead:    s.maxRead,
 		writeLimit: s.cfg.WriteBufferLimit,
 		release:    release,
-	}), nil
+	})
+	if tc, ok := conn.(*tls.Conn); ok {
+		// The handshake read completed the TLS handshake.
+		cs := tc.ConnectionState()
+		clientcert.Fill(&p.info, &cs)
+	}
+	return p, nil
 }

@@ -14,6 +14,7 @@ import (
 	ws "github.com/coder/websocket"
 
 	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/transport/internal/clientcert"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
 
@@ -123,6 +124,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (transp
 	h.ResponseWriter = nil
 	p := newPeer(context.Background(), h.close, conn, c, batched, o.ReadLimit, r.RemoteAddr)
 	p.info.CookieID = cookieID
+	clientcert.Fill(&p.info, r.TLS)
 	p.corker = h.conn
 	return p, nil
 }

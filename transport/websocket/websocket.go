@@ -199,7 +199,13 @@ func (p *peer) Recv() (wamp.Message, error) {
 			return nil, fmt.Errorf("websocket: recv: %w", transport.ErrClosed)
 		}
 		if !p.batched {
-			return p.recvOne()
+			buf, err := p.readFrame()
+			if err != nil {
+				return nil, err
+			}
+			m, err := p.decode(*buf)
+			putBuf(buf)
+			return m, err
 		}
 		_, data, err := p.conn.Read(p.ctx)
 		if err != nil {
@@ -220,16 +226,17 @@ func (p *peer) Recv() (wamp.Message, error) {
 	return p.decode(data)
 }
 
-// recvOne reads one frame into a pooled buffer and decodes it: decoded
-// messages keep nothing of their input, so the buffer goes back to the pool
-// at once, and a message costs no allocation of its own bytes.
-func (p *peer) recvOne() (wamp.Message, error) {
+// readFrame reads the next frame into a buffer from the pool, which the
+// caller returns with putBuf once the frame is decoded: decoded messages
+// keep nothing of their input, so a frame costs no allocation of its own.
+// Recv decodes in its own frame, not in this one, so that the stack of a
+// router session stays within its first 4 KiB.
+func (p *peer) readFrame() (*[]byte, error) {
 	_, r, err := p.conn.Reader(p.ctx)
 	if err != nil {
 		return nil, p.readError(err)
 	}
 	buf := getBuf()
-	defer putBuf(buf)
 	data := (*buf)[:0]
 	for {
 		if len(data) == cap(data) {
@@ -237,16 +244,15 @@ func (p *peer) recvOne() (wamp.Message, error) {
 		}
 		n, err := r.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
+		*buf = data
 		if err == io.EOF {
-			break
+			return buf, nil
 		}
 		if err != nil {
-			*buf = data
+			putBuf(buf)
 			return nil, p.readError(err)
 		}
 	}
-	*buf = data
-	return p.decode(data)
 }
 
 func (p *peer) decode(data []byte) (wamp.Message, error) {

@@ -29,9 +29,7 @@ func (jsonCodec) Name() string { return "json" }
 func (jsonCodec) Binary() bool { return false }
 
 func (jsonCodec) Encode(dst []byte, m wamp.Message) ([]byte, error) {
-	var f fields
-	if fieldsOf(Unwrap(m), &f) {
-		out, err := appendJSONFields(dst, &f)
+	if out, ok, err := encodeJSONFields(dst, m); ok {
 		if err != nil {
 			return dst, err
 		}
@@ -62,6 +60,22 @@ func (jsonCodec) decodeList(data []byte) (wamp.List, error) {
 	l, err := d.decode(data)
 	d.release()
 	return l, err
+}
+
+// encodeJSONFields appends the JSON text of m when it is a frequent
+// message (see fields) and reports whether it was one. It is not inlined,
+// so that its fields take no room in Encode's frame on the other path: a
+// router session's stack would otherwise outgrow its first 4 KiB while it
+// sends WELCOME, and an idle session would keep 8 KiB of stack.
+//
+//go:noinline
+func encodeJSONFields(dst []byte, m wamp.Message) (out []byte, ok bool, err error) {
+	var f fields
+	if !fieldsOf(Unwrap(m), &f) {
+		return dst, false, nil
+	}
+	out, err = appendJSONFields(dst, &f)
+	return out, true, err
 }
 
 // appendJSONFields appends the JSON text of a message's list form.

@@ -28,23 +28,19 @@ func (msgpackCodec) Name() string { return "msgpack" }
 func (msgpackCodec) Binary() bool { return true }
 
 func (msgpackCodec) Encode(dst []byte, m wamp.Message) ([]byte, error) {
-	var f fields
-	var l wamp.List
-	hot := fieldsOf(Unwrap(m), &f)
-	if !hot {
-		var err error
-		if l, err = toList("msgpack", m); err != nil {
+	if out, ok, err := encodeMsgpackFields(dst, m); ok {
+		if err != nil {
 			return dst, err
 		}
+		return out, nil
+	}
+	l, err := toList("msgpack", m)
+	if err != nil {
+		return dst, err
 	}
 	e := msgpackEncoders.Get().(*msgpackEncoder)
 	e.w.b = dst
-	var err error
-	if hot {
-		err = e.fields(&f)
-	} else {
-		err = e.list(l, 1)
-	}
+	err = e.list(l, 1)
 	out := e.w.b
 	e.w.b = nil
 	msgpackEncoders.Put(e)
@@ -431,6 +427,25 @@ func (e *msgpackEncoder) encode(v any, depth int) error {
 		return e.e.EncodeUint(u)
 	}
 	return unsupported("msgpack", "cannot encode a value of type %T", v)
+}
+
+// encodeMsgpackFields appends the encoding of m when it is a frequent
+// message (see fields) and reports whether it was one. It is not inlined
+// for the reason encodeJSONFields is not.
+//
+//go:noinline
+func encodeMsgpackFields(dst []byte, m wamp.Message) (out []byte, ok bool, err error) {
+	var f fields
+	if !fieldsOf(Unwrap(m), &f) {
+		return dst, false, nil
+	}
+	e := msgpackEncoders.Get().(*msgpackEncoder)
+	e.w.b = dst
+	err = e.fields(&f)
+	out = e.w.b
+	e.w.b = nil
+	msgpackEncoders.Put(e)
+	return out, true, err
 }
 
 // fields writes a message's list form.

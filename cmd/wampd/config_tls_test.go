@@ -1,0 +1,164 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/websocket"
+)
+
+func TestTLSConfigFile(t *testing.T) {
+	fc, err := loadConfigFile("testdata/tls.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.TLSClientCAs == nil || fc.TLSCert != "/etc/wampd/server.pem" {
+		t.Fatalf("tls read as cert %q, client CAs %v", fc.TLSCert, fc.TLSClientCAs)
+	}
+	got := fc.Router.Realms[0].Auth.TLS
+	if got == nil || got.Role != "device" || len(got.Principals) != 2 ||
+		got.Principals["ops"] != (server.TLSPrincipal{Role: "operator", Fingerprint: "5E:0F:1D:5C:A7:1B:6C:32:7E:64:1C:0E:93:52:3B:0B:6D:27:C4:5A:98:2E:0D:61:F1:C3:3A:6B:0D:7A:E4:21"}) ||
+		got.Principals["auditor"] != (server.TLSPrincipal{Role: "operator"}) {
+		t.Fatalf("auth.tls read as %+v", got)
+	}
+}
+
+func TestTLSConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
+	for name, tc := range map[string]struct{ tls, auth, want string }{
+		"missing CA file": {`"client_ca_file": "` + filepath.Join(dir, "none.pem") + `"`, `{"role": "device"}`,
+			"tls.client_ca_file: open " + filepath.Join(dir, "none.pem") + ": no such file or directory"},
+		"not PEM": {`"client_ca_file": "` + notPEM + `"`, `{"role": "device"}`,
+			"tls.client_ca_file: " + notPEM + " holds no PEM certificate"},
+		"no client CA": {``, `{"role": "device"}`,
+			"realms[0].auth.tls: needs tls.client_ca_file: without it no client certificate is verified"},
+		"dynamic": {`"client_ca_file": "testdata/client-ca.pem"`, `{"type": "dynamic", "role": "device"}`,
+			`realms[0].auth.tls.type: tls authentication is "static" only`},
+		"unknown field": {`"client_ca_file": "testdata/client-ca.pem"`, `{"principals": {"a": {"role": "device", "certificate-sha1": "ab"}}}`,
+			`realms[0].auth.tls.principals["a"].certificate-sha1: unknown field (known: role, fingerprint)`},
+		"bad fingerprint": {`"client_ca_file": "testdata/client-ca.pem"`, `{"principals": {"a": {"role": "device", "fingerprint": "ab:cd"}}}`,
+			`realms[0].auth.tls.principals["a"].fingerprint: not a SHA-256 fingerprint (64 hex digits, colons allowed)`},
+		"unknown role": {`"client_ca_file": "testdata/client-ca.pem"`, `{"role": "robot"}`,
+			`realms[0].auth.tls.role: realm "devices" has no role "robot"`},
+	} {
+		tlsBlock := `"cert_file": "s.pem", "key_file": "k.pem"`
+		if tc.tls != "" {
+			tlsBlock += ", " + tc.tls
+		}
+		file := `{"tls": {` + tlsBlock + `}, "realms": [{"name": "devices", "roles": [{"name": "device"}], "auth": {"tls": ` + tc.auth + `}}]}`
+		_, err := parseConfig([]byte(file))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+// TestWampdTLSClientCertificate: wampd serving WSS with tls.client_ca_file
+// admits a client by its certificate, and still serves a client without
+// one (which authenticates another way).
+func TestWampdTLSClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	caCert, caKey := makeCert(t, "test CA", nil, nil)
+	serverCert, serverKey := makeCert(t, "wampd", caCert, caKey)
+	clientCert, clientKey := makeCert(t, "sensor-7", caCert, caKey)
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pemKey := func(k *ecdsa.PrivateKey) []byte {
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	}
+	cfg := `{
+  "tls": {"cert_file": "` + write("server.pem", pemCert(serverCert)) + `", "key_file": "` + write("server-key.pem", pemKey(serverKey)) + `",
+          "client_ca_file": "` + write("ca.pem", pemCert(caCert)) + `"},
+  "realms": [{"name": "devices", "roles": [{"name": "device"}, {"name": "guest"}],
+              "auth": {"tls": {"role": "device"}, "anonymous": {"role": "guest"}}}]
+}`
+	addr, _ := startWampd(t, "--config", write("wampd.json", []byte(cfg)))
+
+	roots := x509.NewCertPool()
+	roots.AddCert(caCert)
+	join := func(certs ...tls.Certificate) map[string]any {
+		t.Helper()
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: certs}}}
+		defer hc.CloseIdleConnections()
+		p, err := websocket.Dial(t.Context(), "wss://"+addr+"/ws", &websocket.DialOptions{HTTPClient: hc})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		s, err := client.JoinPeer(t.Context(), p, "devices", &client.Config{AuthID: "admin", AuthMethods: []string{"tls", "anonymous"}})
+		if err != nil {
+			t.Fatalf("join: %v", err)
+		}
+		defer s.Leave(t.Context())
+		return s.Details()
+	}
+	d := join(tls.Certificate{Certificate: [][]byte{clientCert.Raw}, PrivateKey: clientKey})
+	if d["authid"] != "sensor-7" || d["authrole"] != "device" || d["authmethod"] != "tls" {
+		t.Fatalf("with a certificate: WELCOME details %v", d)
+	}
+	if d := join(); d["authrole"] != "guest" || d["authmethod"] != "anonymous" {
+		t.Fatalf("without a certificate: WELCOME details %v", d)
+	}
+}
+
+func pemCert(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
+// makeCert makes a certificate for cn signed by parent (self-signed CA when
+// nil).
+func makeCert(t *testing.T, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	if parent == nil {
+		tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, key
+}
