@@ -155,6 +155,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		if fc.Listen != "" && !flagGiven(args, "addr") {
 			o.addr = fc.Listen
 		}
+		if fc.RawSocketListen != "" && !flagGiven(args, "raw-addr") {
+			o.raw.addr = fc.RawSocketListen
+		}
 	}
 	for _, name := range o.realms {
 		cfg.Realms = append(cfg.Realms, server.RealmConfig{Name: wamp.URI(name)})

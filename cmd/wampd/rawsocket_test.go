@@ -130,3 +130,22 @@ func TestRawSocketFlags(t *testing.T) {
 		t.Errorf("--unix on a plain file: %v", err)
 	}
 }
+
+// TestRawSocketFromConfigFile: transports.rawsocket.listen in the config
+// file opens a raw socket listener, as --raw-addr does.
+func TestRawSocketFromConfigFile(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	path := filepath.Join(t.TempDir(), "raw.json")
+	os.WriteFile(path, []byte(`{"realms": [{"name": "realm1"}], "transports": {"rawsocket": {"listen": "`+addr+`"}}}`), 0o600)
+	startWampd(t, "--config", path)
+	s, err := client.Join(t.Context(), "rs://"+addr, "realm1", nil)
+	if err != nil {
+		t.Fatalf("join over the configured raw socket: %v", err)
+	}
+	s.Leave(t.Context())
+}
