@@ -45,12 +45,22 @@ type Writer struct {
 	flushing bool          // the flusher goroutine runs
 	drained  chan struct{} // closed when the running flusher ends
 	err      error         // the first write error; every later write fails with it
+
+	// rawWrite is w.writeRaw, made once: raw.Write takes a func, and a
+	// closure made per write would cost an allocation on every message.
+	// The write's bytes go in through wp and its outcome comes out through
+	// wn and werr, all guarded by mu.
+	rawWrite func(fd uintptr) bool
+	wp       []byte
+	wn       int
+	werr     error
 }
 
 // New returns a Writer on conn that holds at most limit bytes that the
 // connection has not taken yet.
 func New(conn net.Conn, limit int) *Writer {
 	w := &Writer{conn: conn, limit: limit}
+	w.rawWrite = w.writeRaw
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			w.raw = raw
@@ -113,12 +123,11 @@ func (w *Writer) tryWrite(p []byte) (int, error) {
 	if w.raw == nil {
 		return 0, nil
 	}
-	var n int
-	var werr error
-	if err := w.raw.Write(func(fd uintptr) bool {
-		n, werr = writeNonBlocking(fd, p)
-		return true // never wait for the socket
-	}); err != nil {
+	w.wp = p
+	err := w.raw.Write(w.rawWrite)
+	n, werr := w.wn, w.werr
+	w.wp, w.werr = nil, nil
+	if err != nil {
 		return 0, err
 	}
 	if werr != nil {
@@ -128,6 +137,13 @@ func (w *Writer) tryWrite(p []byte) (int, error) {
 		return 0, werr
 	}
 	return n, nil
+}
+
+// writeRaw is the function raw.Write calls: one non-blocking write(2) of
+// w.wp, never waiting for the socket.
+func (w *Writer) writeRaw(fd uintptr) bool {
+	w.wn, w.werr = writeNonBlocking(fd, w.wp)
+	return true
 }
 
 // flush writes pending in the background until it is empty.
