@@ -1,11 +1,10 @@
 package browsertests
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wampkit/wampkit/internal/npmdeps"
 	"log/slog"
 	"net/http"
 	"os"
@@ -123,9 +122,6 @@ var testFiles = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	http.ServeFile(w, r, file)
 })
 
-// npmTimeout bounds `npm ci` on a fresh clone.
-const npmTimeout = 5 * time.Minute
-
 // requireAutobahn installs the pinned autobahn-browser with `npm ci` when
 // node_modules lacks it (`make test` does it before), once per run. A
 // machine without npm fails the test: it must not pass silently.
@@ -136,54 +132,4 @@ func requireAutobahn(t *testing.T) {
 	}
 }
 
-var npmReady = sync.OnceValue(func() error {
-	stale, err := depsStale()
-	if err != nil || stale == "" {
-		return err
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return fmt.Errorf("browsertests: %s, and npm is not installed to run `npm ci` in browsertests "+
-			"(Debian: apt-get install npm)", stale)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("browsertests: %s; `npm ci` in browsertests failed: %w\n%s", stale, err, out.String())
-	}
-	if stale, err := depsStale(); err != nil || stale != "" {
-		return fmt.Errorf("browsertests: after `npm ci`: %s %v", stale, err)
-	}
-	return nil
-})
-
-// depsStale tells why node_modules does not hold the versions that
-// package.json pins, or returns "" when it does.
-func depsStale() (string, error) {
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	data, err := os.ReadFile("package.json")
-	if err != nil {
-		return "", fmt.Errorf("browsertests: %w", err)
-	}
-	if err := json.Unmarshal(data, &pkg); err != nil {
-		return "", fmt.Errorf("browsertests: package.json: %w", err)
-	}
-	for name, want := range pkg.Dependencies {
-		var installed struct {
-			Version string `json:"version"`
-		}
-		data, err := os.ReadFile(filepath.Join("node_modules", name, "package.json"))
-		if err != nil {
-			return fmt.Sprintf("node_modules lacks %s", name), nil
-		}
-		if err := json.Unmarshal(data, &installed); err != nil || installed.Version != want {
-			return fmt.Sprintf("node_modules has %s %q, package.json pins %q", name, installed.Version, want), nil
-		}
-	}
-	return "", nil
-}
+var npmReady = sync.OnceValue(func() error { return npmdeps.Ensure(".") })

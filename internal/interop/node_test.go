@@ -3,9 +3,9 @@ package interop
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wampkit/wampkit/internal/npmdeps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 )
-
-// npmTimeout bounds `npm ci` on a fresh clone.
-const npmTimeout = 5 * time.Minute
 
 // scriptTimeout bounds one scenario script. The scripts stop themselves
 // earlier (WAMP_TIMEOUT_MS) with a message saying what they waited for.
@@ -49,64 +46,8 @@ var nodeReady = sync.OnceValue(func() error {
 	if n, err := strconv.Atoi(major); err != nil || n < 20 {
 		return fmt.Errorf("interop: node %s is too old: these tests need Node.js 20 or newer", version)
 	}
-	return installDeps()
+	return npmdeps.Ensure(".")
 })
-
-// installDeps runs `npm ci` unless node_modules already holds the exact
-// versions that package.json pins.
-func installDeps() error {
-	stale, err := depsStale()
-	if err != nil {
-		return err
-	}
-	if stale == "" {
-		return nil
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return fmt.Errorf("interop: %s, and npm is not installed to run `npm ci` in internal/interop", stale)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("interop: %s; `npm ci` in internal/interop failed: %w\n%s", stale, err, out.String())
-	}
-	if stale, err := depsStale(); err != nil || stale != "" {
-		return fmt.Errorf("interop: after `npm ci`: %s %v", stale, err)
-	}
-	return nil
-}
-
-// depsStale tells why node_modules does not match package.json's pinned
-// dependencies, or returns "" when it does.
-func depsStale() (string, error) {
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	data, err := os.ReadFile("package.json")
-	if err != nil {
-		return "", fmt.Errorf("interop: %w", err)
-	}
-	if err := json.Unmarshal(data, &pkg); err != nil {
-		return "", fmt.Errorf("interop: package.json: %w", err)
-	}
-	for name, want := range pkg.Dependencies {
-		var installed struct {
-			Version string `json:"version"`
-		}
-		data, err := os.ReadFile(filepath.Join("node_modules", name, "package.json"))
-		if err != nil {
-			return fmt.Sprintf("node_modules lacks %s", name), nil
-		}
-		if err := json.Unmarshal(data, &installed); err != nil || installed.Version != want {
-			return fmt.Sprintf("node_modules has %s %q, package.json pins %q", name, installed.Version, want), nil
-		}
-	}
-	return "", nil
-}
 
 // script is a running scenario script.
 type script struct {
