@@ -174,6 +174,9 @@ func caseSigterm(e *env) []row {
 	return []row{
 		check(fmt.Sprintf("%d pending calls: %d final ERRORs, %d other outcomes %s", pending, finals.Load(), others.Load(), otherText), "every caller gets a final message", finals.Load() == int64(pending)),
 		check(fmt.Sprintf("%d sessions: %d closed with wamp.close.system_shutdown", n, goodbyes.Load()), "all", goodbyes.Load() == int64(n)),
-		check(fmt.Sprintf("SIGTERM to exit %v (router: %s)", took.Round(time.Millisecond), line), fmt.Sprintf("<= drain time %v", limits.drain), took <= limits.drain),
+		// Sessions that have not left when the drain time is over are
+		// closed then: the router exits at the drain time, plus the moment
+		// closing them takes on a busy machine.
+		check(fmt.Sprintf("SIGTERM to exit %v (router: %s)", took.Round(time.Millisecond), line), fmt.Sprintf("<= drain time %v (+1s to close what is left)", limits.drain), took <= limits.drain+time.Second),
 	}
 }
