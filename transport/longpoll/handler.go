@@ -345,12 +345,12 @@ func (h *Handler) buriedID(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// reap is the janitor: every half SessionTimeout it closes the transports
+// reap is the janitor: every quarter of SessionTimeout it closes the transports
 // whose client went silent and forgets closed ones that answered long
 // enough. It exits when no transport is left (open starts it again) or
 // when the handler closes, so an idle handler runs no goroutine.
 func (h *Handler) reap() {
-	tick := time.NewTicker(max(h.cfg.SessionTimeout/2, time.Millisecond))
+	tick := time.NewTicker(max(h.cfg.SessionTimeout/4, time.Millisecond))
 	defer tick.Stop()
 	var conns []*conn
 	for {
