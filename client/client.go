@@ -504,7 +504,8 @@ func (s *Session) drop(l *link, cause error, final wamp.Message) {
 	}
 	l.peer.Close()
 	l.cancel()
-	close(l.done)
+	// Logged before l.done is closed: once the Session is done, its
+	// logger may be gone (a test's has).
 	switch {
 	case cause == nil:
 		l.log.Debug("session left")
@@ -513,6 +514,7 @@ func (s *Session) drop(l *link, cause error, final wamp.Message) {
 	default:
 		l.log.Info("session ended", "error", cause)
 	}
+	close(l.done)
 }
 
 // finishLocked marks the Session finished for good because of cause
