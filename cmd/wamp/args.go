@@ -69,9 +69,12 @@ func register(ctx context.Context, s *client.Session, o *options, proc wamp.URI,
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	_, err := s.Register(rctx, proc, handler, matchOptions(o)...)
+	if err != nil {
+		err = requestError(rctx, s, err)
+	}
 	cancel()
 	if err != nil {
-		return requestError(rctx, s, err)
+		return err
 	}
 	fmt.Fprintf(stderr, "wamp: registered %s; running %s for each call\n", proc, strings.Join(command, " "))
 	select {

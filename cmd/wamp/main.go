@@ -363,9 +363,12 @@ func subscribe(ctx context.Context, s *client.Session, o *options, topic wamp.UR
 	}
 	sctx, cancel := context.WithTimeout(ctx, o.timeout)
 	_, err := s.Subscribe(sctx, topic, handler, matchOptions(o)...)
+	if err != nil {
+		err = requestError(sctx, s, err)
+	}
 	cancel()
 	if err != nil {
-		return requestError(sctx, s, err)
+		return err
 	}
 	for {
 		select {
