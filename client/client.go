@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wampkit/wampkit/transport"
@@ -141,6 +142,12 @@ type link struct {
 	done       chan struct{}      // closed when it ended
 	handlerCtx context.Context    // parent of invocation handler contexts
 	cancel     context.CancelFunc // cancels handlerCtx
+
+	// reading says what the goroutine reading the link does: reads, or
+	// runs a handler (see runInline). handlerBudget, made by the first
+	// handler run so, starts another reader when one runs too long.
+	reading       atomic.Int32
+	handlerBudget *time.Timer
 }
 
 // newLink wraps a joined peer; the caller starts its read loop.
@@ -403,6 +410,7 @@ func (s *Session) LeaveWith(ctx context.Context, reason wamp.URI) error {
 			return fmt.Errorf("client: leave: %w", ctx.Err())
 		}
 	}
+	s.takeOver(l) // the GOODBYE's answer is read even by a handler that leaves
 	// Should ctx end during a stuck write, closing the session unblocks it.
 	stop := context.AfterFunc(ctx, func() { s.drop(l, nil, nil) })
 	err := l.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: reason})

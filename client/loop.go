@@ -175,6 +175,7 @@ func (s *Session) startOn(ctx context.Context, l *link, req *request, build func
 	m := build(req.id)
 	l.pending[req.id] = req
 	s.mu.Unlock()
+	s.takeOver(l) // a handler that makes a request must not wait for itself
 
 	if err := s.sendOn(l, m); err != nil {
 		s.forget(l, req.id)

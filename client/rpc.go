@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -37,7 +38,11 @@ type Result struct {
 	Details wamp.Dict
 }
 
-// Handler runs a registered procedure. It runs in its own goroutine; ctx
+// Handler runs a registered procedure. It may block: the session goes on
+// receiving messages meanwhile (a handler starts on the goroutine that
+// reads the session's messages; reading moves to a new goroutine as soon
+// as the handler makes a request, or when it still runs after half a
+// millisecond). ctx
 // is canceled when the WAMP session that the invocation came on ends, and
 // when the router interrupts the invocation (the caller canceled the call
 // or it timed out): context.Cause(ctx) is then an [*InterruptError].
@@ -171,6 +176,7 @@ func (inv *Invocation) Next(ctx context.Context) (*Part, error) {
 		if !more {
 			return nil, io.EOF
 		}
+		inv.s.takeOver(inv.l)
 		select {
 		case <-inv.wake:
 		case <-ctx.Done():
@@ -550,9 +556,10 @@ func (s *Session) revokeRegistration(l *link, details wamp.Dict) {
 	l.log.Info("registration revoked by the router", "registration", n, "known", reg != nil, "reason", reason)
 }
 
-// invoke handles an INVOCATION on the read loop: a new one starts its
-// handler in its own goroutine, a later part of a progressive one goes to
-// its handler. It returns false when the router broke the protocol.
+// invoke handles an INVOCATION on the read loop: a new one runs its
+// handler (see runInline), a later part of a progressive one goes to its
+// handler. It returns false when this goroutine must stop reading: the
+// router broke the protocol, or reading moved to another goroutine.
 func (s *Session) invoke(l *link, m *wamp.Invocation) bool {
 	more, _ := m.Details["progress"].(bool)
 	s.mu.Lock()
@@ -587,8 +594,55 @@ func (s *Session) invoke(l *link, m *wamp.Invocation) bool {
 	inv.ctx, inv.interrupt = context.WithCancelCause(l.handlerCtx)
 	l.invocations[m.Request] = inv
 	s.mu.Unlock()
-	go s.runHandler(l, reg, inv)
+	if more || runtime.GOOS == "js" {
+		// A progressive invocation's handler waits for the later parts,
+		// which this goroutine reads. In a browser a goroutine costs no
+		// thread wake-up, and a timer costs a crossing into JavaScript.
+		go s.runHandler(l, reg, inv)
+		return true
+	}
+	return s.runInline(l, reg, inv)
+}
+
+// The states of link.reading.
+const (
+	readerReading   int32 = iota // reading messages
+	readerInHandler              // running a handler (runInline)
+	readerReplaced               // running a handler; another goroutine reads
+)
+
+// handlerBudget is how long a handler may run on the reading goroutine
+// before reading moves to a new goroutine.
+const handlerBudget = 500 * time.Microsecond
+
+// runInline runs a handler on the goroutine that reads l, which saves
+// waking another thread twice per call: most handlers answer in
+// microseconds. A handler that runs longer than handlerBudget, or that
+// waits for an answer of the router (takeOver), does not hold up the link:
+// a new goroutine goes on reading, and this one ends with the handler.
+// It returns whether this goroutine still reads l.
+func (s *Session) runInline(l *link, reg *Registration, inv *Invocation) bool {
+	if l.handlerBudget == nil {
+		// Made stopped, so that the reader it may start sees it.
+		l.handlerBudget = time.AfterFunc(time.Hour, func() { s.takeOver(l) })
+		l.handlerBudget.Stop()
+	}
+	l.reading.Store(readerInHandler)
+	l.handlerBudget.Reset(handlerBudget)
+	s.runHandler(l, reg, inv) // should it call runtime.Goexit, the budget still ends
+	if !l.reading.CompareAndSwap(readerInHandler, readerReading) {
+		return false
+	}
+	l.handlerBudget.Stop()
 	return true
+}
+
+// takeOver starts a new goroutine reading l when the one that reads it
+// runs a handler: something waits for a message of the router.
+func (s *Session) takeOver(l *link) {
+	if l.reading.Load() == readerInHandler && l.reading.CompareAndSwap(readerInHandler, readerReplaced) {
+		go s.readLoop(l)
+	}
 }
 
 // interruptInvocation handles INTERRUPT: it cancels the handler's ctx with

@@ -1,0 +1,92 @@
+package client
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/wampkit/wampkit/wamp"
+)
+
+// A handler runs on the reading goroutine (runInline); these tests show
+// that nothing it does can stall the session.
+
+func TestHandlerCallsOnItsOwnSession(t *testing.T) {
+	s, r := join(t, nil)
+	register(t, s, r, "com.example.outer", 3, func(ctx context.Context, inv *Invocation) (*Result, error) {
+		res, err := s.Call(ctx, "com.example.inner", inv.Args, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Args: append(res.Args, "outer")}, nil
+	})
+	r.send(&wamp.Invocation{Request: 1, Registration: 3, Details: wamp.Dict{}, Args: wamp.List{"x"}})
+	call := expect[*wamp.Call](r)
+	if call.Procedure != "com.example.inner" {
+		t.Fatalf("CALL %+v", call)
+	}
+	r.send(&wamp.Result{Request: call.Request, Details: wamp.Dict{}, Args: wamp.List{"inner"}})
+	y := expect[*wamp.Yield](r)
+	if y.Request != 1 || len(y.Args) != 2 || y.Args[0] != "inner" || y.Args[1] != "outer" {
+		t.Errorf("YIELD = %+v", y)
+	}
+}
+
+func TestBusyHandlerDoesNotBlockReads(t *testing.T) {
+	s, r := join(t, nil)
+	var released atomic.Bool
+	register(t, s, r, "com.example.busy", 3, func(context.Context, *Invocation) (*Result, error) {
+		for !released.Load() { // busy, never blocking: only the budget moves reading on
+			runtime.Gosched()
+		}
+		return &Result{Args: wamp.List{"busy"}}, nil
+	})
+	register(t, s, r, "com.example.release", 4, func(context.Context, *Invocation) (*Result, error) {
+		released.Store(true)
+		return &Result{Args: wamp.List{"release"}}, nil
+	})
+	r.send(&wamp.Invocation{Request: 1, Registration: 3, Details: wamp.Dict{}})
+	r.send(&wamp.Invocation{Request: 2, Registration: 4, Details: wamp.Dict{}})
+	got := map[wamp.ID]any{}
+	for range 2 {
+		y := expect[*wamp.Yield](r)
+		got[y.Request] = y.Args[0]
+	}
+	if got[1] != "busy" || got[2] != "release" {
+		t.Errorf("YIELDs %v", got)
+	}
+}
+
+func TestHandlerGoexitKeepsReading(t *testing.T) {
+	s, r := join(t, nil)
+	register(t, s, r, "com.example.goexit", 3, func(context.Context, *Invocation) (*Result, error) {
+		runtime.Goexit()
+		return nil, nil
+	})
+	register(t, s, r, "com.example.after", 4, func(context.Context, *Invocation) (*Result, error) {
+		return &Result{Args: wamp.List{"after"}}, nil
+	})
+	r.send(&wamp.Invocation{Request: 1, Registration: 3, Details: wamp.Dict{}})
+	r.send(&wamp.Invocation{Request: 2, Registration: 4, Details: wamp.Dict{}})
+	if y := expect[*wamp.Yield](r); y.Request != 2 || y.Args[0] != "after" {
+		t.Errorf("YIELD = %+v", y)
+	}
+}
+
+func TestHandlerLeaves(t *testing.T) {
+	s, r := join(t, nil)
+	left := make(chan error, 1)
+	register(t, s, r, "com.example.leave", 3, func(ctx context.Context, _ *Invocation) (*Result, error) {
+		left <- s.Leave(context.WithoutCancel(ctx))
+		return nil, nil
+	})
+	r.send(&wamp.Invocation{Request: 1, Registration: 3, Details: wamp.Dict{}})
+	if g := expect[*wamp.Goodbye](r); g.Reason != wamp.ErrCloseRealm {
+		t.Fatalf("GOODBYE %+v", g)
+	}
+	r.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrGoodbyeAndOut})
+	if err := within(t, left); err != nil {
+		t.Errorf("Leave from a handler: %v", err)
+	}
+}
