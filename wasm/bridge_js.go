@@ -31,7 +31,8 @@ const (
 // Nothing calls into JavaScript while mu is held: a JavaScript function
 // may call back into the bridge on the same goroutine.
 type bridge struct {
-	host js.Value // host(kind, n, data), set by init
+	host    js.Value // host(kind, n, data), set by init
+	workers *workers // run what a bridge function starts
 
 	mu       sync.Mutex
 	sessions map[int]*handle            // by the shim's session number
@@ -64,7 +65,8 @@ type handle struct {
 }
 
 func newBridge() *bridge {
-	return &bridge{sessions: map[int]*handle{}, waiters: map[int]*waiter{}, calls: map[int]context.CancelFunc{}}
+	return &bridge{workers: newWorkers(), sessions: map[int]*handle{}, waiters: map[int]*waiter{},
+		calls: map[int]context.CancelFunc{}}
 }
 
 // object returns the bridge as the JavaScript object the shim uses. Its
@@ -124,21 +126,31 @@ func checkArgs(args []js.Value, spec string) error {
 // "open", "close" or "challenge" with a session number; "interrupt" with
 // the token of an invocation whose handler was stopped.
 func (b *bridge) notify(kind string, n int, data []byte) {
-	b.host.Invoke(kind, n, string(data))
+	b.host.Invoke(hostKinds[kind], n, string(data))
 }
 
+// hostKinds are the kinds of notify as JavaScript strings, made once: each
+// string made costs a crossing into JavaScript and a finalizer.
+var hostKinds = func() map[string]js.Value {
+	m := map[string]js.Value{}
+	for _, k := range []string{"resolve", "reject", "progress", "open", "close", "challenge", "interrupt"} {
+		m[k] = js.ValueOf(k)
+	}
+	return m
+}()
+
 // finish settles request req of the shim with the result of f, run on a
-// new goroutine: a bridge function returns at once and never blocks the
-// page.
+// worker goroutine: a bridge function returns at once and never blocks
+// the page.
 func (b *bridge) finish(req int, f func() ([]byte, error)) {
-	go func() {
+	b.workers.run(func() {
 		data, err := f()
 		if err != nil {
 			b.notify("reject", req, encodeError(err))
 			return
 		}
 		b.notify("resolve", req, data)
-	}()
+	})
 }
 
 // init receives the shim's host function.

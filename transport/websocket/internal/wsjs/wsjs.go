@@ -49,13 +49,13 @@ func (e *CloseError) Error() string {
 var (
 	webSocket  = js.Global().Get("WebSocket")
 	uint8Array = js.Global().Get("Uint8Array")
-	textEnc    = js.Global().Get("TextEncoder").New()
 )
 
 // Conn is one browser WebSocket. Read is for one goroutine at a time;
 // Write, Close and CloseNow may be called from any goroutine.
 type Conn struct {
 	ws       js.Value
+	send     js.Value // ws.send bound to ws: Invoke spares the method's name
 	protocol string
 	limit    atomic.Int64 // negative: none
 	msgs     chan []byte
@@ -87,6 +87,7 @@ func Dial(ctx context.Context, url string, protocols []string) (*Conn, error) {
 	if err := catch(func() { c.ws = webSocket.New(url, ps) }); err != nil {
 		return nil, err
 	}
+	c.send = c.ws.Get("send").Call("bind", c.ws)
 	c.ws.Set("binaryType", "arraybuffer")
 	opened := make(chan struct{})
 	c.on("open", func(js.Value) { close(opened) })
@@ -127,19 +128,21 @@ func (c *Conn) on(event string, fn func(js.Value)) {
 // queue is full.
 func (c *Conn) receive(e js.Value) {
 	data := e.Get("data")
-	var arr js.Value
+	limit := c.limit.Load()
+	var b []byte
 	if data.Type() == js.TypeString {
-		arr = textEnc.Call("encode", data) // UTF-8, as a Uint8Array
+		// syscall/js reads no length of a string: the limit is checked
+		// on the copy, which the browser's own copy bounds anyway.
+		b = []byte(data.String())
 	} else {
-		arr = uint8Array.New(data) // an ArrayBuffer
+		arr := uint8Array.New(data) // an ArrayBuffer
+		b = make([]byte, arr.Length())
+		js.CopyBytesToGo(b, arr)
 	}
-	n := arr.Get("length").Int()
-	if limit := c.limit.Load(); limit >= 0 && int64(n) > limit {
-		c.fail(fmt.Errorf("%w: %d bytes, over the limit of %d", ErrMessageTooBig, n, limit), "message too big")
+	if limit >= 0 && int64(len(b)) > limit {
+		c.fail(fmt.Errorf("%w: %d bytes, over the limit of %d", ErrMessageTooBig, len(b), limit), "message too big")
 		return
 	}
-	b := make([]byte, n)
-	js.CopyBytesToGo(b, arr)
 	select {
 	case c.msgs <- b:
 	default:
@@ -214,12 +217,12 @@ func (c *Conn) Write(binary bool, data []byte) error {
 	}
 	return catch(func() {
 		if !binary {
-			c.ws.Call("send", string(data))
+			c.send.Invoke(string(data))
 			return
 		}
 		arr := uint8Array.New(len(data))
 		js.CopyBytesToJS(arr, data)
-		c.ws.Call("send", arr)
+		c.send.Invoke(arr)
 	})
 }
 
