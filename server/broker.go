@@ -315,9 +315,16 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 		}
 		s.subscriptions[sub.id] = sub
 	}
+	// Queued before a publisher can see the new subscriber: SUBSCRIBED,
+	// then the retained events, then live ones. Queued only (sendEvent):
+	// no write(2) while b.mu is held.
+	subscribed := &wamp.Subscribed{Request: m.Request, Subscription: sub.id}
+	s.sendEvent(subscribed, approxSize(subscribed))
+	if getRetained {
+		b.sendRetained(s, sub)
+	}
 	b.mu.Unlock()
 
-	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
 	if !reserved(sub.topic) {
 		if created {
 			b.publishMeta("wamp.subscription.on_create", int64(s.id), sub.info())
@@ -325,9 +332,6 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 		if !already {
 			b.publishMeta("wamp.subscription.on_subscribe", int64(s.id), int64(sub.id))
 		}
-	}
-	if getRetained {
-		b.sendRetained(s, sub)
 	}
 }
 
@@ -341,10 +345,11 @@ func (sub *subscription) info() wamp.Dict {
 	}
 }
 
-// sendRetained sends s the retained events its new subscription covers,
-// oldest first, each only if s would have received it when it was
-// published. For a pattern subscription it scans every retained topic: a
-// cost paid once per SUBSCRIBE with get_retained, never per publication.
+// sendRetained queues for s the retained events its new subscription
+// covers, oldest first, each only if s would have received it when it was
+// published. b.mu is held, so that no live event comes first. For a
+// pattern subscription it scans every retained topic: a cost paid once per
+// SUBSCRIBE with get_retained, never per publication.
 func (b *broker) sendRetained(s *session, sub *subscription) {
 	var pubs []*publication
 	b.retainMu.Lock()
@@ -363,7 +368,8 @@ func (b *broker) sendRetained(s *session, sub *subscription) {
 	slices.SortFunc(pubs, func(a, b *publication) int { return a.at.Compare(b.at) })
 	for _, p := range pubs {
 		if p.delivers(s) {
-			s.send(&wamp.Event{Subscription: sub.id, Publication: p.id, Details: p.details(sub, true), Args: p.args, Kwargs: p.kwargs})
+			ev := &wamp.Event{Subscription: sub.id, Publication: p.id, Details: p.details(sub, true), Args: p.args, Kwargs: p.kwargs}
+			s.sendEvent(ev, approxSize(ev))
 		}
 	}
 }

@@ -315,3 +315,49 @@ func TestSubscriptionRevocation(t *testing.T) {
 	admin.callError("wamp.subscription.remove_subscriber", wamp.List{id64(id), id64(aware.id)}, nil, wamp.ErrNoSuchSubscription)
 	admin.callError("wamp.subscription.remove_subscriber", wamp.List{id64(id), int64(4242)}, nil, wamp.ErrNoSuchSession)
 }
+
+// A subscriber with get_retained gets SUBSCRIBED, then the retained event,
+// then live events, however a publisher races with its SUBSCRIBE.
+func TestRetainedEventPrecedesLiveEvents(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	pub := join(t, r)
+	pub.publish("com.example.seq", wamp.Dict{"retain": true}, int64(0))
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := int64(1); ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			m := &wamp.Publish{Request: wamp.ID(i), Options: wamp.Dict{"retain": true}, Topic: "com.example.seq", Args: wamp.List{i}}
+			if pub.peer.Send(m) != nil {
+				return
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for range 30 {
+		s := join(t, r)
+		s.send(&wamp.Subscribe{Request: 1, Options: wamp.Dict{"get_retained": true}, Topic: "com.example.seq"})
+		if m := s.next(); m.Type() != wamp.TypeSubscribed {
+			t.Fatalf("first answer to SUBSCRIBE: %s %+v", m.Type(), m)
+		}
+		ev := expect[*wamp.Event](s)
+		if ev.Details["retained"] != true {
+			t.Fatalf("first EVENT is live, not the retained one: %+v", ev)
+		}
+		last := ev.Args[0].(int64)
+		for range 3 {
+			ev := expect[*wamp.Event](s)
+			seq := ev.Args[0].(int64)
+			if ev.Details["retained"] != nil || seq <= last {
+				t.Fatalf("after event %d came %d (details %v)", last, seq, ev.Details)
+			}
+			last = seq
+		}
+		s.peer.Close()
+	}
+}
