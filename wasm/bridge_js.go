@@ -488,6 +488,18 @@ func (b *bridge) procedure(fn js.Value) client.Handler {
 
 // unregister(sid, req, registration number) ends a registration.
 func (b *bridge) unregister(args []js.Value) error {
+	return endOne(b, args, "unregister", "registration",
+		func(h *handle) map[int]*client.Registration { return h.regs },
+		func(s *client.Session, reg *client.Registration) error {
+			return s.Unregister(context.Background(), reg)
+		})
+}
+
+// endOne serves unregister and unsubscribe: (sid, req, number) takes the
+// numbered registration or subscription out of table and ends it with
+// stop.
+func endOne[T any](b *bridge, args []js.Value, op, noun string, table func(*handle) map[int]T,
+	stop func(*client.Session, T) error) error {
 	sid, req, n := args[0].Int(), args[1].Int(), args[2].Int()
 	b.finish(req, func() ([]byte, error) {
 		h, s, err := b.session(sid)
@@ -495,13 +507,14 @@ func (b *bridge) unregister(args []js.Value) error {
 			return nil, err
 		}
 		b.mu.Lock()
-		reg := h.regs[n]
-		delete(h.regs, n)
+		live := table(h)
+		x, ok := live[n]
+		delete(live, n)
 		b.mu.Unlock()
-		if reg == nil {
-			return nil, errors.New("wampkit: unregister: not a live registration of this session")
+		if !ok {
+			return nil, fmt.Errorf("wampkit: %s: not a live %s of this session", op, noun)
 		}
-		return []byte("null"), s.Unregister(context.Background(), reg)
+		return []byte("null"), stop(s, x)
 	})
 	return nil
 }
@@ -549,22 +562,11 @@ func eventHandler(fn js.Value) client.EventHandler {
 
 // unsubscribe(sid, req, subscription number) ends a subscription.
 func (b *bridge) unsubscribe(args []js.Value) error {
-	sid, req, n := args[0].Int(), args[1].Int(), args[2].Int()
-	b.finish(req, func() ([]byte, error) {
-		h, s, err := b.session(sid)
-		if err != nil {
-			return nil, err
-		}
-		b.mu.Lock()
-		sub := h.subs[n]
-		delete(h.subs, n)
-		b.mu.Unlock()
-		if sub == nil {
-			return nil, errors.New("wampkit: unsubscribe: not a live subscription of this session")
-		}
-		return []byte("null"), s.Unsubscribe(context.Background(), sub)
-	})
-	return nil
+	return endOne(b, args, "unsubscribe", "subscription",
+		func(h *handle) map[int]*client.Subscription { return h.subs },
+		func(s *client.Session, sub *client.Subscription) error {
+			return s.Unsubscribe(context.Background(), sub)
+		})
 }
 
 // publish(sid, req, topic, payload) publishes [args, kwargs, options].
