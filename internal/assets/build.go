@@ -67,6 +67,10 @@ type Config struct {
 	// and MessagePack carry everything a page needs; a page that asks for
 	// 'cbor' without it gets a clear error.
 	CBOR bool
+	// Symbols keeps the symbol table in wamp.wasm (no -ldflags=-s -w), so
+	// that a browser's CPU profile names Go functions. It makes the
+	// download larger: for profiling only.
+	Symbols bool
 }
 
 // File is one built file.
@@ -127,7 +131,7 @@ func Build(ctx context.Context, cfg Config) (*Bundle, error) {
 		wasm           []byte
 		wasmErr, jsErr error
 	)
-	wg.Go(func() { wasm, wasmErr = buildWasm(ctx, goCmd, root, cfg.CBOR) })
+	wg.Go(func() { wasm, wasmErr = buildWasm(ctx, goCmd, root, cfg.CBOR, cfg.Symbols) })
 	wg.Go(func() { jsErr = bundleJS(root, env[0], files) })
 	wg.Wait()
 	if err := errors.Join(wasmErr, jsErr); err != nil {
@@ -308,7 +312,7 @@ func goEnv(ctx context.Context, goCmd, root string, vars ...string) ([]string, e
 }
 
 // buildWasm compiles root/wasm for the browser and returns the binary.
-func buildWasm(ctx context.Context, goCmd, root string, withCBOR bool) ([]byte, error) {
+func buildWasm(ctx context.Context, goCmd, root string, withCBOR, symbols bool) ([]byte, error) {
 	tmp, err := os.MkdirTemp("", "wampkit-wasm-")
 	if err != nil {
 		return nil, fmt.Errorf("assets: %w", err)
@@ -319,7 +323,11 @@ func buildWasm(ctx context.Context, goCmd, root string, withCBOR bool) ([]byte, 
 	if withCBOR {
 		tags = "-tags="
 	}
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-ldflags=-s -w", tags, "-o", out, "./wasm")
+	ldflags := "-ldflags=-s -w"
+	if symbols {
+		ldflags = "-ldflags="
+	}
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", ldflags, tags, "-o", out, "./wasm")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "CGO_ENABLED=0")
 	var output bytes.Buffer

@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/profiler"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -122,7 +123,14 @@ func browserPhase(ctx context.Context, cfg *config) browserFigures {
 	}
 	f.peer = "Autobahn|JS " + version
 
-	site, err := startSite(ctx, cfg, assetSrv, autobahnJS)
+	pageSrv := assetSrv
+	if cfg.profileDir != "" {
+		// The page gets a wamp.wasm whose profile names Go functions; the
+		// sizes above stay those of the build that wampd serves.
+		pageSrv = assets.NewServer(assets.ServerConfig{Config: assets.Config{Root: root, Symbols: true}, Logger: quiet, Wait: browserTimeout})
+		defer pageSrv.Close()
+	}
+	site, err := startSite(ctx, cfg, pageSrv, autobahnJS)
 	if err != nil {
 		f.err = err
 		return f
@@ -402,6 +410,11 @@ func (s *site) calls(tab context.Context, cfg *config, lines []browserLine) (flo
 	if err := evaluate(tab, `benchStats()`, &stats); err != nil {
 		return 0, err
 	}
+	if cfg.profileDir != "" {
+		if err := profileRound(tab, perRound, filepath.Join(cfg.profileDir, "browser-calls.cpuprofile")); err != nil {
+			return 0, fmt.Errorf("profiling the calls: %w", err)
+		}
+	}
 	for i, transport := range browserTransports {
 		for _, st := range stats {
 			if st.Transport != transport {
@@ -419,6 +432,35 @@ func (s *site) calls(tab context.Context, cfg *config, lines []browserLine) (flo
 		}
 	}
 	return opened.Resolution * 1000, nil
+}
+
+// profileRound runs one more round of n calls per caller, not recorded,
+// under the page's CPU profiler (20 µs sampling) and writes the profile to
+// file, in the format that Chrome DevTools' Performance panel loads.
+func profileRound(tab context.Context, n int, file string) error {
+	ctx, cancel := context.WithTimeout(tab, browserStep)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, profiler.Enable, cdp.Empty{}); err != nil {
+		return err
+	}
+	if _, err := chromedp.Call(ctx, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 20}); err != nil {
+		return err
+	}
+	if _, err := chromedp.Call(ctx, profiler.Start, cdp.Empty{}); err != nil {
+		return err
+	}
+	if err := evaluate(tab, fmt.Sprintf(`benchRound(%d, 0, false)`, n), nil); err != nil {
+		return err
+	}
+	res, err := chromedp.Call(ctx, profiler.Stop, cdp.Empty{})
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(res.Profile)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, data, 0o644)
 }
 
 // evaluate awaits the promise of the page expression expr, for at most

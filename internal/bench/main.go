@@ -28,7 +28,10 @@
 // With -check the exit status is 1 when a target fails. With -profile each
 // child writes a CPU profile to DIR/<role>-<phase>.cpu.pprof, and at each
 // memory reading a heap profile to DIR/<role>-<phase>.heap.pprof; read
-// them with `go tool pprof -top FILE`.
+// them with `go tool pprof -top FILE`. The browser phase then serves a
+// wamp.wasm with its symbols and, after the measured calls, profiles one
+// more round of them in the page: DIR/browser-calls.cpuprofile, which
+// Chrome DevTools' Performance panel loads.
 package main
 
 import (
@@ -169,7 +172,7 @@ func benchMain(args []string) int {
 	serializer := fs.String("serializer", "json", "`name` of the serializer: json, msgpack or cbor")
 	sessions := fs.Int("sessions", 0, "`number` of idle sessions in the memory phase (default 5000, 1000 with -short)")
 	check := fs.Bool("check", false, "exit with status 1 when a target fails")
-	profileDir := fs.String("profile", "", "write CPU profiles of the child processes (router, echo), and heap profiles at memory readings, to `dir`")
+	profileDir := fs.String("profile", "", "write CPU profiles of the child processes (router, echo) and of the calls in the browser, and heap profiles at memory readings, to `dir`")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
