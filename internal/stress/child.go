@@ -22,8 +22,51 @@ import (
 // router child.
 const roleRouter = "serve-stress-router"
 
-// realm is the realm the router child serves.
-const realm = "realm1"
+// The realms the router child serves: realm for every case; realmB, open
+// as realm is, for case 18 to check that two realms with the same URIs see
+// nothing of each other; realmSecure, with ticket users, anonymous guests
+// and roles, for case 18's identity checks.
+const (
+	realm       = "realm1"
+	realmB      = "realm2"
+	realmSecure = "stress.secure"
+)
+
+// The users of realmSecure: loader (role roleUser) joins case 18's
+// sessions there, alice is the user whose ticket is guessed. Nobody is
+// granted roleAdmin, which a HELLO may claim.
+const (
+	ticketLoader = "loader-ticket"
+	ticketAlice  = "alice-ticket"
+	roleUser     = "user"
+	roleGuest    = "guest"
+	roleAdmin    = "admin"
+	// isoPrefix is what roleUser may do anything under; roleGuest may
+	// only subscribe under isoPublic.
+	isoPrefix = "stress.iso."
+	isoPublic = isoPrefix + "public."
+)
+
+// secureRealm is realmSecure's configuration.
+func secureRealm() server.RealmConfig {
+	all := server.Actions{Call: true, Register: true, Publish: true, Subscribe: true}
+	return server.RealmConfig{
+		Name: realmSecure,
+		Auth: server.AuthConfig{
+			Anonymous: &server.AnonymousAuth{Role: roleGuest},
+			Ticket: &server.TicketAuth{Principals: map[string]server.TicketPrincipal{
+				"loader": {Role: roleUser, Ticket: ticketLoader},
+				"alice":  {Role: roleUser, Ticket: ticketAlice},
+			}},
+		},
+		Roles: []server.RoleConfig{
+			{Name: roleUser, Permissions: []server.Permission{{URI: isoPrefix, Match: "prefix", Allow: all}}},
+			{Name: roleGuest, Permissions: []server.Permission{{URI: isoPublic, Match: "prefix", Allow: server.Actions{Subscribe: true}}}},
+			{Name: roleAdmin, Permissions: []server.Permission{{URI: "", Match: "prefix", Allow: all,
+				Disclose: server.Disclose{Caller: true, Publisher: true}}}},
+		},
+	}
+}
 
 // The stress router's limits: short, so that every case ends fast. They
 // are printed in the table's header.
@@ -48,7 +91,7 @@ var limits = struct {
 	pingInterval:     5 * time.Second,
 	pingTimeout:      5 * time.Second,
 	goodbyeTimeout:   500 * time.Millisecond,
-	lpSession:        2 * time.Second,
+	lpSession:        4 * time.Second,
 	lpPoll:           time.Second,
 	drain:            3 * time.Second,
 }
@@ -62,13 +105,17 @@ func limitsHeader() string {
 // serveRouter runs the router child: it listens on 127.0.0.1:0, prints
 // "listening ADDR", then answers commands read on stdin, one line each:
 //
-//	stats -> "stats GOROUTINES HEAP_INUSE STACK_INUSE TOTAL_ALLOC" (after a GC)
+//	stats -> "stats GOROUTINES HEAP_INUSE STACK_INUSE TOTAL_ALLOC SESSIONS HEAP_ALLOC" (after a GC)
 //	quit  -> exits (so does the end of stdin)
 //
 // SIGTERM shuts the router down as wampd does (GOODBYE to every session,
 // pending calls failed) within limits.drain, prints "shutdown NANOS ERR"
 // and exits.
 func serveRouter() int {
+	// Case 14 holds maxSessions connections to it at once.
+	if _, err := raiseOpenFiles(maxSessions + fdMargin); err != nil {
+		fmt.Fprintf(os.Stderr, "stress router: %v\n", err)
+	}
 	if err := runRouter(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "stress router: %v\n", err)
 		return 1
@@ -81,7 +128,7 @@ func runRouter(in io.Reader, out io.Writer) error {
 	// session (a slow consumer disconnected) are part of the figures.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r, err := server.New(server.Config{
-		Realms:           []server.RealmConfig{{Name: realm}},
+		Realms:           []server.RealmConfig{{Name: realm}, {Name: realmB}, secureRealm()},
 		MaxMessageSize:   limits.maxMessage,
 		MaxHelloSize:     limits.maxHello,
 		HelloTimeout:     limits.helloTimeout,
@@ -138,10 +185,17 @@ func runRouter(in io.Reader, out io.Writer) error {
 			}
 			reply := fmt.Sprintf("error unknown command %q", cmd)
 			if cmd == "stats" {
+				// Twice: the first GC moves what sync.Pools hold to their
+				// victim caches, the second frees it.
+				runtime.GC()
 				runtime.GC()
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
-				reply = fmt.Sprintf("stats %d %d %d %d", runtime.NumGoroutine(), ms.HeapInuse, ms.StackInuse, ms.TotalAlloc)
+				sessions := 0
+				for _, n := range r.Stats().Sessions {
+					sessions += n
+				}
+				reply = fmt.Sprintf("stats %d %d %d %d %d %d", runtime.NumGoroutine(), ms.HeapInuse, ms.StackInuse, ms.TotalAlloc, sessions, ms.HeapAlloc)
 			}
 			if _, err := fmt.Fprintln(out, reply); err != nil {
 				return err

@@ -71,10 +71,10 @@ func caseIdle(e *env) []row {
 	}
 }
 
-// pipeline sends n messages made by mk from one raw session, at most
-// window unanswered, and counts the first expect answers by type.
-// on, when not nil, sees every answer.
-func pipeline(ctx context.Context, c *rawWS, n, expect, window int, mk func(i int) wamp.Message, on func(wamp.Message)) (map[wamp.MessageType]int, error) {
+// pipeline sends n messages made by mk on c, at most window unanswered,
+// and counts the first expect answers by type. on, when not nil, sees
+// every answer.
+func pipeline(ctx context.Context, c msgConn, n, expect, window int, mk func(i int) wamp.Message, on func(wamp.Message)) (map[wamp.MessageType]int, error) {
 	counts := map[wamp.MessageType]int{}
 	sem := make(chan struct{}, window)
 	errc := make(chan error, 1)

@@ -84,8 +84,11 @@ var cases = []stressCase{
 	{"10", "slow subscriber", true, false, caseSlowSubscriber},
 	{"11", "long-poll callee vanishes", true, false, caseLongPollVanish},
 	{"13", "ordering under load", false, false, caseOrdering},
+	{"14", "sessions", false, false, caseSessions},
+	{"15", "churn", false, false, caseChurn},
 	{"16", "foreign Origin", true, false, caseOrigin},
 	{"17", "long-poll id guessing", true, false, caseGuessing},
+	{"18", "realm isolation and identity spoofing", false, false, caseIsolation},
 	{"12", "SIGTERM", false, true, caseSigterm},
 }
 

@@ -53,62 +53,65 @@ func (s *seqCheck) see(args wamp.List) {
 }
 
 // Case 13: 10 publishers x 10,000 events and 10 callers x 10,000 calls at
-// once, with sequence numbers: 0 order violations per pair.
+// once, with sequence numbers: 0 order violations per pair. Over
+// WebSocket, then over long-poll.
 func caseOrdering(e *env) []row {
-	const pubs, subs, callers = 10, 2, 10
 	per := e.n(10000, 1000)
+	return []row{ordering(e, "WebSocket", per, wsDialer(e)), ordering(e, "long-poll", per, lpDialer(e, e.hc))}
+}
+
+// ordering runs case 13 over the transport that dial opens; over names it
+// in the figure.
+func ordering(e *env, over string, per int, dial dialer) row {
+	const pubs, subs, callers = 10, 2, 10
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	dial := func(i int) (*rawWS, error) {
-		c, err := dialWS(ctx, e.r.wsURL(), []string{"json", "msgpack"}[i%2])
-		if err == nil {
-			_, err = c.join(ctx)
-		}
-		return c, err
-	}
-	var all []*rawWS
+	var all []msgConn
 	defer func() {
 		for _, c := range all {
 			c.close()
 		}
 	}()
-	open := func(n, off int) ([]*rawWS, error) {
-		var cs []*rawWS
+	open := func(n, off int) ([]msgConn, error) {
+		var cs []msgConn
 		for i := range n {
-			c, err := dial(i + off)
+			c, err := dial(ctx, []string{"json", "msgpack"}[(i+off)%2])
 			if err != nil {
 				return nil, err
 			}
 			cs, all = append(cs, c), append(all, c)
+			if _, err := c.join(ctx); err != nil {
+				return nil, err
+			}
 		}
 		return cs, nil
 	}
 	subscribers, err := open(subs, 0)
 	if err != nil {
-		return []row{errRow("subscriber", err)}
+		return errRow(over+" subscriber", err)
 	}
 	callees, err := open(1, 0)
 	if err != nil {
-		return []row{errRow("callee", err)}
+		return errRow(over+" callee", err)
 	}
 	publishers, err := open(pubs, 0)
 	if err != nil {
-		return []row{errRow("publisher", err)}
+		return errRow(over+" publisher", err)
 	}
 	callerConns, err := open(callers, 1)
 	if err != nil {
-		return []row{errRow("caller", err)}
+		return errRow(over+" caller", err)
 	}
 	for _, s := range subscribers {
 		s.send(ctx, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "stress.order"})
 		if m, err := s.recv(3 * time.Second); err != nil || m.Type() != wamp.TypeSubscribed {
-			return []row{errRow("subscribe", fmt.Errorf("%v", err))}
+			return errRow(over+" subscribe", fmt.Errorf("%v", err))
 		}
 	}
 	callee := callees[0]
 	callee.send(ctx, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "stress.order"})
 	if m, err := callee.recv(3 * time.Second); err != nil || m.Type() != wamp.TypeRegistered {
-		return []row{errRow("register", fmt.Errorf("%v", err))}
+		return errRow(over+" register", fmt.Errorf("%v", err))
 	}
 	var events seqCheck
 	perSub := make([]seqCheck, subs)
@@ -145,7 +148,7 @@ func caseOrdering(e *env) []row {
 			}
 		}
 	})
-	run := func(c *rawWS, n int, mk func(seq int) wamp.Message, answer wamp.MessageType, onAnswer func(wamp.Message)) {
+	run := func(c msgConn, n int, mk func(seq int) wamp.Message, answer wamp.MessageType, onAnswer func(wamp.Message)) {
 		counts, err := pipeline(ctx, c, n, n, 100, mk, onAnswer)
 		if err != nil {
 			fail(err)
@@ -177,12 +180,12 @@ func caseOrdering(e *env) []row {
 		events.violations += perSub[i].violations
 		events.seen += perSub[i].seen
 	}
-	fig := fmt.Sprintf("%d events seen by %d subscribers, %d invocations, %d results in %v: %d/%d/%d order violations",
-		events.seen, subs, invocations.seen, results.seen, took.Round(time.Millisecond), events.violations, invocations.violations, results.violations)
+	fig := fmt.Sprintf("%s: %d events seen by %d subscribers, %d invocations, %d results in %v: %d/%d/%d order violations",
+		over, events.seen, subs, invocations.seen, results.seen, took.Round(time.Millisecond), events.violations, invocations.violations, results.violations)
 	if v := firstFail.Load(); v != nil {
 		fig += fmt.Sprintf("; %d failures, first: %v", failures.Load(), v)
 	}
-	return []row{check(fig, "0 violations, all delivered",
+	return check(fig, "0 violations, all delivered",
 		failures.Load() == 0 && events.violations+invocations.violations+results.violations == 0 &&
-			events.seen == subs*pubs*per && invocations.seen == callers*per && results.seen == callers*per)}
+			events.seen == subs*pubs*per && invocations.seen == callers*per && results.seen == callers*per)
 }

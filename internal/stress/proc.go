@@ -49,11 +49,13 @@ func (b *logBuffer) String() string {
 // stats is what the router child reports of itself, plus /proc.
 type stats struct {
 	goroutines int
-	heap       uint64 // heap in use after a GC
+	heap       uint64 // heap in use after a GC (spans: live objects and their fragmentation)
+	live       uint64 // bytes of live objects after a GC
 	stacks     uint64
 	totalAlloc uint64
 	rss        uint64 // VmRSS
 	fds        int
+	sessions   int // established, all realms
 }
 
 func startRouter() (*router, error) {
@@ -139,7 +141,7 @@ func (r *router) stats() (stats, error) {
 	if err != nil {
 		return s, err
 	}
-	if _, err := fmt.Sscanf(line, "stats %d %d %d %d", &s.goroutines, &s.heap, &s.stacks, &s.totalAlloc); err != nil {
+	if _, err := fmt.Sscanf(line, "stats %d %d %d %d %d %d", &s.goroutines, &s.heap, &s.stacks, &s.totalAlloc, &s.sessions, &s.live); err != nil {
 		return s, fmt.Errorf("router stats: unexpected answer %q", line)
 	}
 	pid := r.cmd.Process.Pid

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/transport/longpoll"
 	"github.com/wampkit/wampkit/wamp"
+	"github.com/wampkit/wampkit/wamp/codec"
 )
 
 // badMessages lists malformed messages a client may send after WELCOME,
@@ -74,81 +78,254 @@ func badMessages() (names []string, msgs [][]any) {
 	return names, msgs
 }
 
-// Case 4: every malformed message gets ERROR or ABORT, over WebSocket with
-// JSON and MessagePack; each on a fresh session.
+// Case 4: every malformed message gets ERROR or ABORT, over WebSocket and
+// long-poll, with JSON and MessagePack; each on a fresh session.
 func caseBadMessages(e *env) []row {
 	names, msgs := badMessages()
 	var rows []row
-	for _, ser := range []string{"json", "msgpack"} {
-		var mu sync.Mutex
-		var wrong []string
-		var aborts, errs atomic.Int64
-		parallel(len(msgs), 16, func(i int) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c, err := dialWS(ctx, e.r.wsURL(), ser)
-			if err == nil {
-				defer c.close()
-				_, err = c.join(ctx)
-			}
-			var m wamp.Message
-			if err == nil {
-				if err = c.sendList(ctx, msgs[i]); err == nil {
-					m, err = c.recv(3 * time.Second)
+	for _, over := range []struct {
+		name string
+		send func(ctx context.Context, e *env, ser string, l []any) (wamp.Message, error)
+	}{{"", badOverWS}, {"long-poll ", badOverLP}} {
+		for _, ser := range []string{"json", "msgpack"} {
+			var mu sync.Mutex
+			var wrong []string
+			var aborts, errs atomic.Int64
+			parallel(len(msgs), 16, func(i int) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				m, err := over.send(ctx, e, ser, msgs[i])
+				switch {
+				case err != nil:
+					err = fmt.Errorf("no ERROR or ABORT: %s", closeReason(err))
+				case m.Type() == wamp.TypeAbort:
+					if r := m.(*wamp.Abort).Reason; r != wamp.ErrProtocolViolation {
+						err = fmt.Errorf("ABORT %s", r)
+					} else {
+						aborts.Add(1)
+					}
+				case m.Type() == wamp.TypeError:
+					errs.Add(1)
+				default:
+					err = fmt.Errorf("answered %v", wamp.ToList(m))
 				}
-			}
-			switch {
-			case err != nil:
-				err = fmt.Errorf("no ERROR or ABORT: %s", closeReason(err))
-			case m.Type() == wamp.TypeAbort:
-				if r := m.(*wamp.Abort).Reason; r != wamp.ErrProtocolViolation {
-					err = fmt.Errorf("ABORT %s", r)
-				} else {
-					aborts.Add(1)
+				if err != nil {
+					mu.Lock()
+					wrong = append(wrong, names[i]+": "+err.Error())
+					mu.Unlock()
 				}
-			case m.Type() == wamp.TypeError:
-				errs.Add(1)
-			default:
-				err = fmt.Errorf("answered %v", wamp.ToList(m))
+			})
+			fig := fmt.Sprintf("%s%s: %d bad messages, %d ABORT protocol_violation, %d ERROR, %d wrong", over.name, ser, len(msgs), aborts.Load(), errs.Load(), len(wrong))
+			if len(wrong) > 0 {
+				fig += fmt.Sprintf(" %q", wrong)
 			}
-			if err != nil {
-				mu.Lock()
-				wrong = append(wrong, names[i]+": "+err.Error())
-				mu.Unlock()
-			}
-		})
-		fig := fmt.Sprintf("%s: %d bad messages, %d ABORT protocol_violation, %d ERROR, %d wrong", ser, len(msgs), aborts.Load(), errs.Load(), len(wrong))
-		if len(wrong) > 0 {
-			fig += fmt.Sprintf(" %q", wrong)
+			rows = append(rows, check(fig, "100% ERROR or ABORT", len(wrong) == 0))
 		}
-		rows = append(rows, check(fig, "100% ERROR or ABORT", len(wrong) == 0))
 	}
 	return rows
 }
 
+// badOverWS joins over WebSocket, sends l and reads the answer.
+func badOverWS(ctx context.Context, e *env, ser string, l []any) (wamp.Message, error) {
+	c, err := dialWS(ctx, e.r.wsURL(), ser)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if _, err = c.join(ctx); err != nil {
+		return nil, err
+	}
+	if err = c.sendList(ctx, l); err != nil {
+		return nil, err
+	}
+	return c.recv(3 * time.Second)
+}
+
+// badOverLP joins over an unbatched long-poll transport, posts l as the
+// body of a send and polls for the answer.
+func badOverLP(ctx context.Context, e *env, ser string, l []any) (wamp.Message, error) {
+	cd, _ := codec.ByName(ser)
+	base := e.r.lpURL()
+	id, st, err := lpOpen(e.hc, base, codec.Subprotocol(cd, false), "")
+	if err != nil || id == "" {
+		return nil, fmt.Errorf("long-poll open: HTTP %d %v", st, err)
+	}
+	defer lpPost(e.hc, base, id, "close", nil, "")
+	if err := lpJoin(e.hc, base, id, cd); err != nil {
+		return nil, err
+	}
+	b, err := encodeAny(ser, l)
+	if err != nil {
+		return nil, err
+	}
+	// A body that does not decode is refused with 400 as well; the
+	// session still gets its answer.
+	if st, body, err := lpPost(e.hc, base, id, "send", b, ""); err != nil || (st != http.StatusNoContent && st != http.StatusBadRequest) {
+		return nil, fmt.Errorf("send: HTTP %d %q %v", st, body, err)
+	}
+	for ctx.Err() == nil {
+		st, body, err := lpPost(e.hc, base, id, "receive", nil, "")
+		switch {
+		case err != nil:
+			return nil, err
+		case st == http.StatusOK:
+			return cd.Decode(body)
+		case st != http.StatusNoContent:
+			return nil, fmt.Errorf("receive: HTTP %d %q", st, body)
+		}
+	}
+	return nil, ctx.Err()
+}
+
+// msgConn is a session's connection that this suite drives message by
+// message: a raw WebSocket (rawWS) or a long-poll transport (lpConn).
+type msgConn interface {
+	send(ctx context.Context, m wamp.Message) error
+	recv(d time.Duration) (wamp.Message, error)
+	join(ctx context.Context) (wamp.ID, error)
+	close()
+}
+
+// dialer opens a msgConn with serializer ser.
+type dialer func(ctx context.Context, ser string) (msgConn, error)
+
+// wsDialer and lpDialer open the router's WebSocket and (batched)
+// long-poll transports; lpDialer's requests go through hc.
+func wsDialer(e *env) dialer {
+	return func(ctx context.Context, ser string) (msgConn, error) {
+		c, err := dialWS(ctx, e.r.wsURL(), ser)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+func lpDialer(e *env, hc *http.Client) dialer {
+	return func(ctx context.Context, ser string) (msgConn, error) {
+		c, err := dialLP(ctx, hc, e.r.lpURL(), ser)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// lpConn is a batched long-poll transport opened with transport/longpoll's
+// client. A goroutine reads it, so that recv can give up after a while.
+type lpConn struct {
+	p    transport.Peer
+	in   chan wamp.Message
+	err  error         // what ended the reading; set before done is closed
+	done chan struct{} // closed once the reading ended
+	stop chan struct{} // closed by close
+}
+
+// dialLP opens a batched long-poll transport with serializer ser.
+func dialLP(ctx context.Context, hc *http.Client, base, ser string) (*lpConn, error) {
+	cd, ok := codec.ByName(ser)
+	if !ok {
+		return nil, fmt.Errorf("no codec %q", ser)
+	}
+	p, err := longpoll.Dial(ctx, base, &longpoll.DialOptions{HTTPClient: hc, Protocols: []string{codec.Subprotocol(cd, true)}})
+	if err != nil {
+		return nil, err
+	}
+	c := &lpConn{p: p, in: make(chan wamp.Message, 64), done: make(chan struct{}), stop: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for {
+			m, err := p.Recv()
+			if err != nil {
+				c.err = err
+				return
+			}
+			select {
+			case c.in <- m:
+			case <-c.stop:
+				c.err = transport.ErrClosed
+				return
+			}
+		}
+	}()
+	return c, nil
+}
+
+func (c *lpConn) send(_ context.Context, m wamp.Message) error { return c.p.Send(m) }
+
+// recv returns the next message within d.
+func (c *lpConn) recv(d time.Duration) (wamp.Message, error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case m := <-c.in:
+		return m, nil
+	case <-c.done:
+		// What was read before the end comes first.
+		select {
+		case m := <-c.in:
+			return m, nil
+		default:
+			return nil, c.err
+		}
+	case <-t.C:
+		return nil, context.DeadlineExceeded
+	}
+}
+
+// join sends HELLO and waits for WELCOME.
+func (c *lpConn) join(ctx context.Context) (wamp.ID, error) {
+	hello := &wamp.Hello{Realm: realm, Details: wamp.Dict{"roles": wamp.Dict{
+		"caller": wamp.Dict{}, "callee": wamp.Dict{}, "publisher": wamp.Dict{}, "subscriber": wamp.Dict{}}}}
+	if err := c.send(ctx, hello); err != nil {
+		return 0, err
+	}
+	m, err := c.recv(5 * time.Second)
+	if err != nil {
+		return 0, err
+	}
+	w, ok := m.(*wamp.Welcome)
+	if !ok {
+		return 0, fmt.Errorf("expected WELCOME, got %v", wamp.ToList(m))
+	}
+	return w.Session, nil
+}
+
+func (c *lpConn) close() {
+	close(c.stop)
+	c.p.Close()
+	<-c.done
+}
+
 // Case 5: duplicate request IDs, YIELDs for unknown invocations and YIELDs
 // from a session that is not the callee: no result reaches the wrong
-// caller.
+// caller. Over WebSocket, then over long-poll.
 func caseForgedIDs(e *env) []row {
+	return append(forgedIDs(e, "", wsDialer(e)), forgedIDs(e, "long-poll: ", lpDialer(e, e.hc))...)
+}
+
+// forgedIDs runs case 5 over the transport that dial opens; over names it
+// in the figures.
+func forgedIDs(e *env, over string, dial dialer) []row {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	rounds := e.n(200, 50)
-	callee, err := dialWS(ctx, e.r.wsURL(), "json")
+	callee, err := dial(ctx, "json")
 	if err != nil {
 		return []row{errRow("callee", err)}
 	}
 	defer callee.close()
-	caller, err := dialWS(ctx, e.r.wsURL(), "msgpack")
+	caller, err := dial(ctx, "msgpack")
 	if err != nil {
 		return []row{errRow("caller", err)}
 	}
 	defer caller.close()
-	forger, err := dialWS(ctx, e.r.wsURL(), "json")
+	forger, err := dial(ctx, "json")
 	if err != nil {
 		return []row{errRow("forger", err)}
 	}
 	defer forger.close()
-	for _, c := range []*rawWS{callee, caller, forger} {
+	for _, c := range []msgConn{callee, caller, forger} {
 		if _, err := c.join(ctx); err != nil {
 			return []row{errRow("join", err)}
 		}
@@ -229,7 +406,7 @@ func caseForgedIDs(e *env) []row {
 	// of its own: the router must refuse the second, never answer it with
 	// the first's result.
 	dup := "no answer"
-	if c, err := dialWS(ctx, e.r.wsURL(), "json"); err == nil {
+	if c, err := dial(ctx, "json"); err == nil {
 		if _, err := c.join(ctx); err == nil {
 			c.send(ctx, &wamp.Call{Request: 7, Options: wamp.Dict{}, Procedure: "stress.forged", Args: wamp.List{"first"}})
 			c.send(ctx, &wamp.Call{Request: 7, Options: wamp.Dict{}, Procedure: "stress.forged", Args: wamp.List{"second"}})
@@ -246,8 +423,8 @@ func caseForgedIDs(e *env) []row {
 		problems = problems[:3]
 	}
 	return []row{
-		check(fmt.Sprintf("%d rounds of forged YIELDs (from another session, for unknown ids): %d right answers to the caller, %d wrong deliveries, forger was told %d things %q",
+		check(fmt.Sprintf(over+"%d rounds of forged YIELDs (from another session, for unknown ids): %d right answers to the caller, %d wrong deliveries, forger was told %d things %q",
 			rounds, answered, wrongDeliveries, forgerSaw, problems), "0 wrong deliveries", wrongDeliveries == 0 && answered == rounds),
-		check("duplicate CALL request id while pending: answered "+dup, "refused (ABORT or ERROR)", strings.HasPrefix(dup, "[3 ") || strings.HasPrefix(dup, "[8 ")),
+		check(over+"duplicate CALL request id while pending: answered "+dup, "refused (ABORT or ERROR)", strings.HasPrefix(dup, "[3 ") || strings.HasPrefix(dup, "[8 ")),
 	}
 }
