@@ -31,11 +31,25 @@ const (
 	pushOverflow            // over the byte budget; the session must be dropped
 )
 
+// measureIfQueued as the size of push asks it to measure the message
+// (approxSize) only when it waits behind others. A message pushed on an
+// idle queue is taken at once by the writer that its push starts, so it
+// counts for nothing: most point-to-point messages skip the walk of their
+// payload.
+const measureIfQueued = -1
+
+// push queues m, which holds about size bytes (or see measureIfQueued).
 func (q *outQueue) push(m wamp.Message, size int) pushResult {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closing || q.closed {
 		return pushDropped
+	}
+	if size == measureIfQueued {
+		size = 0
+		if q.writing || len(q.msgs) > 0 {
+			size = approxSize(m)
+		}
 	}
 	if q.bytes+size > q.limit {
 		q.closed = true

@@ -99,11 +99,7 @@ func (s *session) logger() *slog.Logger {
 // send queues m for the peer without blocking. A session whose queue
 // overflows is a slow consumer: it is disconnected.
 func (s *session) send(m wamp.Message) {
-	s.sendSized(m, approxSize(m))
-}
-
-func (s *session) sendSized(m wamp.Message, size int) {
-	switch s.q.push(m, size) {
+	switch s.q.push(m, measureIfQueued) {
 	case pushedStart:
 		s.startWriter()
 	case pushOverflow:
