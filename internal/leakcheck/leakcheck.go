@@ -3,6 +3,7 @@
 package leakcheck
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -13,10 +14,16 @@ import (
 
 // Main runs the tests, then waits up to 5 s for the goroutine count to
 // return to what it was before them. If it does not, it prints the
-// goroutines left and exits with status 1. Call it from TestMain.
+// goroutines left and exits with status 1. Call it from TestMain. A fuzzing
+// run (-test.fuzz) is not checked: the fuzzing engine keeps goroutines of
+// its own.
 func Main(m *testing.M) {
+	flag.Parse()
 	before := runtime.NumGoroutine()
 	code := m.Run()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		os.Exit(code)
+	}
 	if code == 0 {
 		deadline := time.Now().Add(5 * time.Second)
 		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {

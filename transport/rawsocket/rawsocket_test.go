@@ -5,7 +5,6 @@ package rawsocket_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"net"
 	"os"
@@ -24,15 +23,8 @@ import (
 )
 
 // TestMain fails the run when goroutines outlive the tests: a peer, a
-// flusher or a handshake that was never cleaned up. Not when fuzzing: the
-// fuzzing engine keeps goroutines of its own.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
-		os.Exit(m.Run())
-	}
-	leakcheck.Main(m)
-}
+// flusher or a handshake that was never cleaned up.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // networks are the socket kinds every transport test runs over.
 var networks = []string{"tcp", "unix"}
