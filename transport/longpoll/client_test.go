@@ -126,7 +126,7 @@ func TestClientClose(t *testing.T) {
 
 func TestServerCloseReachesClient(t *testing.T) {
 	ts := newTestServer(t, nil).serve(t)
-	cp, err := Dial(t.Context(), ts.url, &DialOptions{Protocols: []string{"wamp.2.cbor.batched"}})
+	cp, err := Dial(t.Context(), ts.url, &DialOptions{Protocols: []string{"wamp.2.msgpack.batched"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestServerCloseReachesClient(t *testing.T) {
 	abort := &wamp.Abort{Details: wamp.Dict{"message": "bye"}, Reason: wamp.ErrProtocolViolation}
 	sp.Send(abort)
 	sp.Close()
-	mustRecv(t, cp, roundTrip(t, codec.CBOR, abort))
+	mustRecv(t, cp, roundTrip(t, codec.MessagePack, abort))
 	_, err = recvWithin(t, cp, 5*time.Second)
 	if !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("client Recv after router Close: %v, want ErrClosed after a 404", err)

@@ -378,12 +378,12 @@ func TestHandshakeErrors(t *testing.T) {
 }
 
 func TestDialReportsRefusal(t *testing.T) {
-	s := newServer(t, "tcp", &rawsocket.Config{Codecs: []codec.Codec{codec.CBOR}, MinClientLimit: 1 << 20})
+	s := newServer(t, "tcp", &rawsocket.Config{Codecs: []codec.Codec{codec.JSON}, MinClientLimit: 1 << 20})
 	_, err := rawsocket.Dial(t.Context(), "tcp", s.addr, &rawsocket.DialOptions{Codec: codec.MessagePack})
 	if herr, ok := errors.AsType[*rawsocket.HandshakeError](err); !ok || herr.Code != rawsocket.SerializerUnsupported {
 		t.Errorf("Dial with msgpack: err = %v, want a HandshakeError SerializerUnsupported", err)
 	}
-	_, err = rawsocket.Dial(t.Context(), "tcp", s.addr, &rawsocket.DialOptions{Codec: codec.CBOR, ReadLimit: 64 << 10})
+	_, err = rawsocket.Dial(t.Context(), "tcp", s.addr, &rawsocket.DialOptions{Codec: codec.JSON, ReadLimit: 64 << 10})
 	if herr, ok := errors.AsType[*rawsocket.HandshakeError](err); !ok || herr.Code != rawsocket.LengthUnacceptable {
 		t.Errorf("Dial with a 64 KiB limit: err = %v, want a HandshakeError LengthUnacceptable", err)
 	} else if got := err.Error(); got != "rawsocket: handshake refused: maximum message length unacceptable" {

@@ -193,7 +193,7 @@ func TestTLS(t *testing.T) {
 	defer func() { ln.Close(); <-done }()
 	addr := ln.Addr().String()
 
-	p, err := rawsocket.Dial(t.Context(), "tcp", addr, &rawsocket.DialOptions{Codec: codec.CBOR, TLSConfig: &tls.Config{RootCAs: pool}})
+	p, err := rawsocket.Dial(t.Context(), "tcp", addr, &rawsocket.DialOptions{Codec: codec.MessagePack, TLSConfig: &tls.Config{RootCAs: pool}})
 	if err != nil {
 		t.Fatal(err)
 	}

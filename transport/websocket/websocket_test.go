@@ -290,8 +290,8 @@ func TestRefusedSubprotocol(t *testing.T) {
 		})
 	}
 	// Our own Dial reports the router's reason.
-	_, err := websocket.Dial(t.Context(), s.url, &websocket.DialOptions{Codecs: []codec.Codec{codec.CBOR}})
-	if err == nil || !strings.Contains(err.Error(), "no supported WAMP subprotocol offered (got wamp.2.cbor)") {
+	_, err := websocket.Dial(t.Context(), s.url, &websocket.DialOptions{Codecs: []codec.Codec{codec.MessagePack}})
+	if err == nil || !strings.Contains(err.Error(), "no supported WAMP subprotocol offered (got wamp.2.msgpack)") {
 		t.Errorf("Dial error %v, want the router's reason", err)
 	}
 	select {
@@ -655,7 +655,7 @@ func TestPreparedEncodedOncePerSerializer(t *testing.T) {
 
 func TestConcurrentSendAndRecv(t *testing.T) {
 	s := newServer(t, nil)
-	client, srv := connect(t, s, &websocket.DialOptions{Codecs: []codec.Codec{codec.CBOR}})
+	client, srv := connect(t, s, &websocket.DialOptions{Codecs: []codec.Codec{codec.MessagePack}})
 	const n = 200
 	var wg sync.WaitGroup
 	wg.Go(func() { // echo
