@@ -144,8 +144,12 @@ type link struct {
 	cancel     context.CancelFunc // cancels handlerCtx
 
 	// reading says what the goroutine reading the link does: reads, or
-	// runs a handler (see runInline). handlerBudget, made by the first
-	// handler run so, starts another reader when one runs too long.
+	// runs a handler (see runInline). At most one goroutine reads: only
+	// the reader enters readerInHandler, and a goroutine whose handler
+	// returns reads on only if it swaps readerInHandler back, which fails
+	// once takeOver started another reader (or that one began a handler
+	// and another finisher took its place). handlerBudget, made by the
+	// first handler run so, starts another reader when one runs too long.
 	reading       atomic.Int32
 	handlerBudget *time.Timer
 }
