@@ -3,6 +3,7 @@ package client
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,9 @@ type pipeEnd struct {
 	out    chan item
 	closed chan struct{}
 	once   *sync.Once
+
+	// receiving counts the goroutines in Recv: a transport allows one.
+	receiving atomic.Int32
 }
 
 func (p *pipeEnd) Send(m wamp.Message) error {
@@ -51,6 +55,10 @@ func (p *pipeEnd) Send(m wamp.Message) error {
 func (p *pipeEnd) inject(err error) { p.out <- item{err: err} }
 
 func (p *pipeEnd) Recv() (wamp.Message, error) {
+	if p.receiving.Add(1) > 1 {
+		panic("pipe: two goroutines in Recv at once")
+	}
+	defer p.receiving.Add(-1)
 	// Deliver what was sent before a close, as a connection would.
 	select {
 	case it := <-p.in:

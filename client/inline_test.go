@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wampkit/wampkit/wamp"
 )
@@ -88,5 +89,49 @@ func TestHandlerLeaves(t *testing.T) {
 	r.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrGoodbyeAndOut})
 	if err := within(t, left); err != nil {
 		t.Errorf("Leave from a handler: %v", err)
+	}
+}
+
+// Handlers that block, spin or return at once, in any mix, while reading
+// moves between goroutines: every invocation is answered, and never do two
+// goroutines read at once (the pipe panics if they do).
+func TestReadingMovesBetweenGoroutines(t *testing.T) {
+	s, r := join(t, nil)
+	register(t, s, r, "com.example.mixed", 3, func(_ context.Context, inv *Invocation) (*Result, error) {
+		n := inv.Args[0].(int)
+		switch n % 3 {
+		case 0:
+			time.Sleep(time.Duration(n%7) * 200 * time.Microsecond) // blocks past the budget, or not
+		case 1:
+			for deadline := time.Now().Add(time.Duration(n%5) * 200 * time.Microsecond); time.Now().Before(deadline); {
+				runtime.Gosched() // busy, never blocking
+			}
+		}
+		return &Result{Args: wamp.List{n}}, nil
+	})
+	const n = 300
+	sent := make(chan error, 1)
+	go func() { // the pipe holds 128 messages: send while the test reads
+		for i := 1; i <= n; i++ {
+			if err := r.peer.Send(&wamp.Invocation{Request: wamp.ID(i), Registration: 3, Details: wamp.Dict{}, Args: wamp.List{i}}); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	got := map[wamp.ID]bool{}
+	for range n {
+		y := expect[*wamp.Yield](r)
+		if y.Args[0] != int(y.Request) {
+			t.Errorf("YIELD %d answers with %v", y.Request, y.Args)
+		}
+		got[y.Request] = true
+	}
+	if err := within(t, sent); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Errorf("%d of %d invocations answered", len(got), n)
 	}
 }
