@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"slices"
 	"sync"
 	"time"
@@ -24,16 +29,15 @@ const (
 	controlFloor = 2 * time.Millisecond
 )
 
-type control struct {
-	// latencyJudged is false in the short version, which make test runs
-	// beside every other test package on a shared machine: there a p99 of
-	// tens or hundreds of milliseconds is other processes' doing, so the
-	// short version judges errors only and shows the p99 for information.
-	latencyJudged bool
-	callee        *client.Session
-	sessions      []*client.Session
-	cancel        context.CancelFunc
-	wg            sync.WaitGroup
+// group is the control group itself; it runs in a child process of its
+// own (serveControl), so that a case's load in this process does not slow
+// the group's calls through a Go scheduler they would share: the group
+// stands for other clients, which run elsewhere.
+type group struct {
+	callee   *client.Session
+	sessions []*client.Session
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	mu      sync.Mutex
 	samples []time.Duration
@@ -49,12 +53,12 @@ type window struct {
 	err   error
 }
 
-// startControl joins the callee and the 50 callers: WebSocket JSON and
+// startGroup joins the callee and the 50 callers: WebSocket JSON and
 // MessagePack, and long-poll JSON.
-func startControl(r *router, short bool) (*control, error) {
+func startGroup(wsURL, lpURL string) (*group, error) {
 	ctx := context.Background()
-	c := &control{latencyJudged: !short}
-	callee, err := client.Join(ctx, r.wsURL(), realm, nil)
+	c := &group{}
+	callee, err := client.Join(ctx, wsURL, realm, nil)
 	if err != nil {
 		return nil, fmt.Errorf("control callee: %w", err)
 	}
@@ -62,13 +66,14 @@ func startControl(r *router, short bool) (*control, error) {
 	if _, err := callee.Register(ctx, controlProc, func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
 		return &client.Result{Args: inv.Args}, nil
 	}); err != nil {
+		c.stop()
 		return nil, fmt.Errorf("control callee: %w", err)
 	}
 	for i := range controlSessions {
-		url, cfg := r.wsURL(), &client.Config{}
+		url, cfg := wsURL, &client.Config{}
 		switch {
 		case i%5 == 4:
-			url = r.lpURL()
+			url = lpURL
 		case i%2 == 1:
 			cfg.Serializer = "msgpack"
 		}
@@ -87,7 +92,7 @@ func startControl(r *router, short bool) (*control, error) {
 	return c, nil
 }
 
-func (c *control) run(ctx context.Context, s *client.Session, i int) {
+func (c *group) run(ctx context.Context, s *client.Session, i int) {
 	// Spread the sessions over the interval.
 	t := time.NewTicker(controlInterval)
 	defer t.Stop()
@@ -125,7 +130,7 @@ func (c *control) run(ctx context.Context, s *client.Session, i int) {
 }
 
 // take returns what was seen since the last take and starts a new window.
-func (c *control) take() window {
+func (c *group) take() window {
 	c.mu.Lock()
 	samples, errs, last := c.samples, c.errs, c.lastErr
 	c.samples, c.errs, c.lastErr = nil, 0, nil
@@ -164,7 +169,7 @@ func (c *control) verdict(caseName string, base window) row {
 		w.errs == 0 && w.calls > 0 && w.p99 <= limit}
 }
 
-func (c *control) stop() {
+func (c *group) stop() {
 	if c.cancel != nil {
 		c.cancel()
 	}
@@ -176,5 +181,128 @@ func (c *control) stop() {
 	}
 	if c.callee != nil {
 		c.callee.Leave(ctx)
+	}
+}
+
+// roleControl is the hidden first argument that makes this binary the
+// control group's child; the router's WebSocket and long-poll URLs follow.
+const roleControl = "serve-stress-control"
+
+// serveControl runs the control group until its stdin closes. It prints
+// "ready" once joined, and answers each line "take" with the window since
+// the last one: "window CALLS ERRORS P99-NANOSECONDS QUOTED-LAST-ERROR".
+func serveControl(wsURL, lpURL string) int {
+	g, err := startGroup(wsURL, lpURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stress control:", err)
+		return 1
+	}
+	defer g.stop()
+	fmt.Println("ready")
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() != "take" {
+			continue
+		}
+		w := g.take()
+		last := ""
+		if w.err != nil {
+			last = w.err.Error()
+		}
+		fmt.Printf("window %d %d %d %q\n", w.calls, w.errs, int64(w.p99), last)
+	}
+	return 0
+}
+
+// control is this process's end of the control group's child.
+type control struct {
+	// latencyJudged is false in the short version, which make test runs
+	// beside every other test package on a shared machine: there a p99 of
+	// tens or hundreds of milliseconds is other processes' doing, so the
+	// short version judges errors only and shows the p99 for information.
+	latencyJudged bool
+	cmd           *exec.Cmd
+	stdin         io.WriteCloser
+	lines         chan string
+}
+
+// startControl starts the control group's child against r and waits until
+// it has joined.
+func startControl(r *router, short bool) (*control, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	c := &control{latencyJudged: !short, lines: make(chan string, 1)}
+	c.cmd = exec.Command(exe, roleControl, r.wsURL(), r.lpURL())
+	c.cmd.Stderr = os.Stderr
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the control group: %w", err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	if line, err := c.readLine(); err != nil || line != "ready" {
+		c.stop()
+		return nil, fmt.Errorf("the control group did not start: %q %v", line, err)
+	}
+	return c, nil
+}
+
+func (c *control) readLine() (string, error) {
+	select {
+	case line, ok := <-c.lines:
+		if !ok {
+			return "", errors.New("the control group exited")
+		}
+		return line, nil
+	case <-time.After(30 * time.Second):
+		return "", errors.New("the control group did not answer within 30s")
+	}
+}
+
+// take returns what the group saw since the last take.
+func (c *control) take() window {
+	if _, err := io.WriteString(c.stdin, "take\n"); err != nil {
+		return window{errs: 1, err: fmt.Errorf("asking the control group: %w", err)}
+	}
+	line, err := c.readLine()
+	if err != nil {
+		return window{errs: 1, err: err}
+	}
+	var w window
+	var p99 int64
+	var last string
+	if _, err := fmt.Sscanf(line, "window %d %d %d %q", &w.calls, &w.errs, &p99, &last); err != nil {
+		return window{errs: 1, err: fmt.Errorf("the control group said %q", line)}
+	}
+	w.p99 = time.Duration(p99)
+	if last != "" {
+		w.err = errors.New(last)
+	}
+	return w
+}
+
+// stop ends the group: its sessions leave when its stdin closes.
+func (c *control) stop() {
+	c.stdin.Close()
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
 	}
 }

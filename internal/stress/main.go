@@ -26,6 +26,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == roleRouter {
 		os.Exit(serveRouter())
 	}
+	if len(os.Args) == 4 && os.Args[1] == roleControl {
+		os.Exit(serveControl(os.Args[2], os.Args[3]))
+	}
 	short := flag.Bool("short", false, "the short version: fewer connections and messages, same limits")
 	run := flag.String("run", "", "run only the cases whose number is listed, comma-separated (\"1,2,13\")")
 	flag.Parse()
