@@ -223,6 +223,13 @@ func TestTicketHash(t *testing.T) {
 	if !p.matches("s3cret") || p.matches("s3cret ") {
 		t.Fatal("hash does not tell the ticket from another")
 	}
+	// PBKDF2's HMAC pads a short key with zeros: without a check, these
+	// would derive the same key as "s3cret" (found by FuzzAuthVerify).
+	for _, padded := range []string{"s3cret\x00", "s3cret\x00\x00\x00"} {
+		if p.matches(padded) {
+			t.Errorf("the hash of s3cret matches %q", padded)
+		}
+	}
 	if h == HashTicket("s3cret") {
 		t.Fatal("two hashes of one ticket are equal: no random salt")
 	}

@@ -74,8 +74,13 @@ func deriveTicket(ticket string, salt []byte, iterations int) []byte {
 	return k
 }
 
-// matches checks a ticket against the hash; it costs one derivation.
+// matches checks a ticket against the hash; it costs one derivation. A
+// ticket with a NUL byte never matches: PBKDF2's HMAC pads a short key with
+// zero bytes, so "t" and "t\x00" would derive the same key.
 func (h ticketHash) matches(ticket string) bool {
+	if strings.IndexByte(ticket, 0) >= 0 {
+		return false
+	}
 	k, err := pbkdf2.Key(sha256.New, ticket, h.salt, h.iterations, len(h.key))
 	return err == nil && subtle.ConstantTimeCompare(k, h.key) == 1
 }

@@ -614,6 +614,9 @@ func hashTicket(in io.Reader, stdout io.Writer) error {
 	if ticket == "" {
 		return errors.New("--hash-ticket: no ticket on standard input")
 	}
+	if strings.IndexByte(ticket, 0) >= 0 {
+		return errors.New("--hash-ticket: a ticket cannot hold a NUL byte")
+	}
 	fmt.Fprintln(stdout, server.HashTicket(ticket))
 	return nil
 }

@@ -227,6 +227,10 @@ func TestHashTicketFlag(t *testing.T) {
 	if err := hashTicket(strings.NewReader(""), io.Discard); err == nil {
 		t.Fatal("an empty ticket was hashed")
 	}
+	// HMAC pads a short key with zeros: "s3cret\x00" would hash as "s3cret".
+	if err := hashTicket(strings.NewReader("s3cret\x00\n"), io.Discard); err == nil {
+		t.Fatal("a ticket with a NUL byte was hashed")
+	}
 }
 
 // TestREADMEShowsTheExample keeps the README's configuration example the
