@@ -274,22 +274,7 @@ func (c *lpConn) recv(d time.Duration) (wamp.Message, error) {
 }
 
 // join sends HELLO and waits for WELCOME.
-func (c *lpConn) join(ctx context.Context) (wamp.ID, error) {
-	hello := &wamp.Hello{Realm: realm, Details: wamp.Dict{"roles": wamp.Dict{
-		"caller": wamp.Dict{}, "callee": wamp.Dict{}, "publisher": wamp.Dict{}, "subscriber": wamp.Dict{}}}}
-	if err := c.send(ctx, hello); err != nil {
-		return 0, err
-	}
-	m, err := c.recv(5 * time.Second)
-	if err != nil {
-		return 0, err
-	}
-	w, ok := m.(*wamp.Welcome)
-	if !ok {
-		return 0, fmt.Errorf("expected WELCOME, got %v", wamp.ToList(m))
-	}
-	return w.Session, nil
-}
+func (c *lpConn) join(ctx context.Context) (wamp.ID, error) { return joinRealm(ctx, c) }
 
 func (c *lpConn) close() {
 	close(c.stop)

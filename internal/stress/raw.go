@@ -88,13 +88,20 @@ func (r *rawWS) recv(d time.Duration) (wamp.Message, error) {
 }
 
 // join sends HELLO and waits for WELCOME.
-func (r *rawWS) join(ctx context.Context) (wamp.ID, error) {
+func (r *rawWS) join(ctx context.Context) (wamp.ID, error) { return joinRealm(ctx, r) }
+
+// joinRealm sends HELLO for realm with every client role on c and waits
+// for WELCOME.
+func joinRealm(ctx context.Context, c interface {
+	send(ctx context.Context, m wamp.Message) error
+	recv(d time.Duration) (wamp.Message, error)
+}) (wamp.ID, error) {
 	hello := &wamp.Hello{Realm: realm, Details: wamp.Dict{"roles": wamp.Dict{
 		"caller": wamp.Dict{}, "callee": wamp.Dict{}, "publisher": wamp.Dict{}, "subscriber": wamp.Dict{}}}}
-	if err := r.send(ctx, hello); err != nil {
+	if err := c.send(ctx, hello); err != nil {
 		return 0, err
 	}
-	m, err := r.recv(5 * time.Second)
+	m, err := c.recv(5 * time.Second)
 	if err != nil {
 		return 0, err
 	}
