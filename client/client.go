@@ -148,10 +148,17 @@ type link struct {
 	// the reader enters readerInHandler, and a goroutine whose handler
 	// returns reads on only if it swaps readerInHandler back, which fails
 	// once takeOver started another reader (or that one began a handler
-	// and another finisher took its place). handlerBudget, made by the
-	// first handler run so, starts another reader when one runs too long.
-	reading       atomic.Int32
-	handlerBudget *time.Timer
+	// and another finisher took its place). The handler watch (see
+	// watchHandlers) starts another reader when one runs too long.
+	reading atomic.Int32
+	// handlers counts the handlers run on the reading goroutine, so that
+	// the watch tells one from the next.
+	handlers atomic.Uint64
+	// watching tells that the watch ticks; watch is its timer, made by
+	// the first handler run so; watchSeen is handlers at its last tick.
+	watching  atomic.Bool
+	watch     *time.Timer
+	watchSeen uint64
 }
 
 // newLink wraps a joined peer; the caller starts its read loop.

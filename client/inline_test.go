@@ -37,8 +37,8 @@ func TestHandlerCallsOnItsOwnSession(t *testing.T) {
 func TestBusyHandlerDoesNotBlockReads(t *testing.T) {
 	s, r := join(t, nil)
 	var released atomic.Bool
-	register(t, s, r, "com.example.busy", 3, func(context.Context, *Invocation) (*Result, error) {
-		for !released.Load() { // busy, never blocking: only the budget moves reading on
+	register(t, s, r, "com.example.busy", 3, func(ctx context.Context, _ *Invocation) (*Result, error) {
+		for !released.Load() && ctx.Err() == nil { // busy, never blocking: only the budget moves reading on
 			runtime.Gosched()
 		}
 		return &Result{Args: wamp.List{"busy"}}, nil
@@ -101,9 +101,9 @@ func TestReadingMovesBetweenGoroutines(t *testing.T) {
 		n := inv.Args[0].(int)
 		switch n % 3 {
 		case 0:
-			time.Sleep(time.Duration(n%7) * 200 * time.Microsecond) // blocks past the budget, or not
+			time.Sleep(time.Duration(n%7) * 400 * time.Microsecond) // blocks past the budget, or not
 		case 1:
-			for deadline := time.Now().Add(time.Duration(n%5) * 200 * time.Microsecond); time.Now().Before(deadline); {
+			for deadline := time.Now().Add(time.Duration(n%5) * 600 * time.Microsecond); time.Now().Before(deadline); {
 				runtime.Gosched() // busy, never blocking
 			}
 		}
@@ -133,5 +133,39 @@ func TestReadingMovesBetweenGoroutines(t *testing.T) {
 	}
 	if len(got) != n {
 		t.Errorf("%d of %d invocations answered", len(got), n)
+	}
+}
+
+// The handler watch ticks only while handlers run: it stops once they
+// stop, and starts again with the next one (without it, a busy handler
+// would hold up the link for good).
+func TestHandlerWatchStopsWhenIdle(t *testing.T) {
+	s, r := join(t, nil)
+	var released atomic.Bool
+	register(t, s, r, "com.example.busy", 3, func(ctx context.Context, _ *Invocation) (*Result, error) {
+		for !released.Load() && ctx.Err() == nil { // ctx: should the test fail
+			runtime.Gosched()
+		}
+		return &Result{Args: wamp.List{"busy"}}, nil
+	})
+	register(t, s, r, "com.example.release", 4, func(context.Context, *Invocation) (*Result, error) {
+		released.Store(true)
+		return &Result{Args: wamp.List{"release"}}, nil
+	})
+	l := s.current()
+	for round := range 3 {
+		released.Store(false)
+		r.send(&wamp.Invocation{Request: wamp.ID(2*round + 1), Registration: 3, Details: wamp.Dict{}})
+		r.send(&wamp.Invocation{Request: wamp.ID(2*round + 2), Registration: 4, Details: wamp.Dict{}})
+		for range 2 {
+			expect[*wamp.Yield](r)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for l.watching.Load() {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the watch still ticks 5 s after the last handler", round)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }

@@ -611,9 +611,10 @@ const (
 	readerReplaced               // running a handler; another goroutine reads
 )
 
-// handlerBudget is how long a handler may run on the reading goroutine
-// before reading moves to a new goroutine.
-const handlerBudget = 500 * time.Microsecond
+// handlerBudget is the tick of the handler watch: a handler runs on the
+// reading goroutine for one to two budgets before reading moves to a new
+// goroutine.
+const handlerBudget = time.Millisecond
 
 // runInline runs a handler on the goroutine that reads l, which saves
 // waking another thread twice per call: most handlers answer in
@@ -622,19 +623,44 @@ const handlerBudget = 500 * time.Microsecond
 // a new goroutine goes on reading, and this one ends with the handler.
 // It returns whether this goroutine still reads l.
 func (s *Session) runInline(l *link, reg *Registration, inv *Invocation) bool {
-	if l.handlerBudget == nil {
-		// Made stopped, so that the reader it may start sees it.
-		l.handlerBudget = time.AfterFunc(time.Hour, func() { s.takeOver(l) })
-		l.handlerBudget.Stop()
-	}
 	l.reading.Store(readerInHandler)
-	l.handlerBudget.Reset(handlerBudget)
-	s.runHandler(l, reg, inv) // should it call runtime.Goexit, the budget still ends
-	if !l.reading.CompareAndSwap(readerInHandler, readerReading) {
-		return false
+	n := l.handlers.Add(1)
+	if !l.watching.Load() && l.watching.CompareAndSwap(false, true) {
+		l.watchSeen = n
+		if l.watch == nil {
+			// Made stopped, so that the tick finds it set.
+			l.watch = time.AfterFunc(time.Hour, func() { s.watchHandlers(l) })
+			l.watch.Stop()
+		}
+		l.watch.Reset(handlerBudget)
 	}
-	l.handlerBudget.Stop()
-	return true
+	s.runHandler(l, reg, inv) // should it call runtime.Goexit, the watch still ends it
+	return l.reading.CompareAndSwap(readerInHandler, readerReading)
+}
+
+// watchHandlers is the tick of l's handler watch. A handler that was
+// already running at the last tick has had its budget: another goroutine
+// takes over reading. The watch ticks on while handlers run and stops at
+// the first tick that finds none run since the last one. Arming a timer
+// for each handler would cost a thread wake-up per call: Go wakes a
+// thread to watch a timer that is due before all others.
+func (s *Session) watchHandlers(l *link) {
+	n := l.handlers.Load()
+	running := l.reading.Load() == readerInHandler
+	if running && n == l.watchSeen {
+		s.takeOver(l)
+		running = false
+	}
+	if !running && n == l.watchSeen {
+		l.watching.Store(false)
+		// A handler that started meanwhile may have found the watch on.
+		if l.handlers.Load() == n || !l.watching.CompareAndSwap(false, true) {
+			return
+		}
+		n = l.handlers.Load()
+	}
+	l.watchSeen = n
+	l.watch.Reset(handlerBudget)
 }
 
 // takeOver starts a new goroutine reading l when the one that reads it
