@@ -46,8 +46,8 @@ func TestShortRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 20 {
-		t.Fatalf("got %d rows, want 20", len(rows))
+	if len(rows) != 21 {
+		t.Fatalf("got %d rows, want 21", len(rows))
 	}
 	for _, r := range rows {
 		if r.err != nil {
@@ -67,6 +67,10 @@ func TestShortRun(t *testing.T) {
 		if !strings.Contains(out.String(), r.name) {
 			t.Errorf("the table has no row %q", r.name)
 		}
+	}
+	// Four messages cost more than two, even with nothing in between.
+	if relay := res(rows, "bare relay round trip p50 (no WAMP)"); relay != nil && !(relay.value > relay.ceiling) {
+		t.Errorf("bare relay p50 %.1f µs, echo %.1f µs: the relay is not measured", relay.value, relay.ceiling)
 	}
 	if b := res(rows, "wamp.wasm size"); b != nil && (b.value < 0.5 || b.value > 50) {
 		t.Errorf("wamp.wasm is %.2f MB: not a Go wasm binary's size", b.value)

@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -76,7 +77,10 @@ func serve(role, phase string, in io.Reader, out io.Writer) error {
 		h = r.Handler(server.HTTPConfig{})
 		router = r
 	case roleEcho:
-		h = http.HandlerFunc(echo)
+		mux := http.NewServeMux()
+		mux.HandleFunc("/", echo)
+		mux.Handle("/relay", newRelay())
+		h = mux
 	default:
 		return fmt.Errorf("unknown role %q", role)
 	}
@@ -169,6 +173,66 @@ func echo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := c.Write(ctx, typ, p); err != nil {
+			return
+		}
+	}
+}
+
+// relay is the bare four-message floor of a routed call: it pairs two
+// WebSocket connections by their "pair" query parameter and forwards every
+// message of one to the other, with no WAMP in between. A message from the
+// caller to the callee and back is four messages, as CALL, INVOCATION,
+// YIELD and RESULT are.
+type relay struct {
+	mu      sync.Mutex
+	waiting map[string]relayEnd // the first connection of each pair
+}
+
+// relayEnd is the first connection of a pair, and what its handler waits
+// for: the end of the pair.
+type relayEnd struct {
+	conn *ws.Conn
+	done chan struct{}
+}
+
+func newRelay() *relay { return &relay{waiting: map[string]relayEnd{}} }
+
+func (rl *relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	pair := r.URL.Query().Get("pair")
+	c, err := ws.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	rl.mu.Lock()
+	first, paired := rl.waiting[pair]
+	if !paired {
+		first = relayEnd{conn: c, done: make(chan struct{})}
+		rl.waiting[pair] = first
+	} else {
+		delete(rl.waiting, pair)
+	}
+	rl.mu.Unlock()
+	if !paired {
+		<-first.done // the second connection's handler relays both ways
+		return
+	}
+	defer close(first.done)
+	go forward(first.conn, c)
+	forward(c, first.conn)
+}
+
+// forward writes every message read from src to dst, until either ends.
+func forward(src, dst *ws.Conn) {
+	ctx := context.Background()
+	for {
+		typ, p, err := src.Read(ctx)
+		if err != nil {
+			dst.CloseNow()
+			return
+		}
+		if err := dst.Write(ctx, typ, p); err != nil {
+			src.CloseNow()
 			return
 		}
 	}

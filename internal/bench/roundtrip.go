@@ -43,10 +43,11 @@ type side struct {
 // one after the other, then cfg.concurrency streams at once. It rotates
 // between the servers in cfg.rounds rounds, so that all see the same
 // machine however busy it is.
-func roundTripPhase(ctx context.Context, cfg *config) (echo, rpc, rawTCP, rawUnix roundTrips) {
+func roundTripPhase(ctx context.Context, cfg *config) (echo, relay, rpc, rawTCP, rawUnix roundTrips) {
 	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
 	defer cancel()
-	sides := []*side{startEcho(ctx, cfg), startRPC(ctx, cfg, "ws"), startRPC(ctx, cfg, "rs"), startRPC(ctx, cfg, "unix")}
+	echoSide := startEcho(ctx, cfg)
+	sides := []*side{echoSide, startRelay(ctx, cfg, echoSide), startRPC(ctx, cfg, "ws"), startRPC(ctx, cfg, "rs"), startRPC(ctx, cfg, "unix")}
 	defer func() {
 		for _, s := range sides {
 			s.close()
@@ -67,7 +68,7 @@ func roundTripPhase(ctx context.Context, cfg *config) (echo, rpc, rawTCP, rawUni
 			s.load(ctx, cfg, loadTime)
 		}
 	}
-	return sides[0].figures(), sides[1].figures(), sides[2].figures(), sides[3].figures()
+	return sides[0].figures(), sides[1].figures(), sides[2].figures(), sides[3].figures(), sides[4].figures()
 }
 
 // startEcho starts the echo server and connects cfg.concurrency clients.
@@ -78,45 +79,97 @@ func startEcho(ctx context.Context, cfg *config) *side {
 	if s.err != nil {
 		return s
 	}
-	c, _ := codec.ByName(cfg.serializer)
-	payload, err := c.Encode(nil, &wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: procedure, Args: wamp.List{1}})
+	conns, err := dialAll(ctx, cfg.concurrency, func(int) string { return "ws://" + s.srv.addr + "/" })
+	s.cleanup = func() { closeAll(conns) }
 	if err != nil {
 		s.err = err
 		return s
+	}
+	s.rt, s.err = bareRoundTrip(cfg, conns)
+	return s
+}
+
+// startRelay connects cfg.concurrency pairs of connections to the echo
+// child's relay (see relay): the callee of each pair sends back what it
+// reads, on a goroutine of its own, as a callee would.
+func startRelay(ctx context.Context, cfg *config, echo *side) *side {
+	s := &side{name: "bare relay", msgs: 4} // read and write, twice
+	if s.err = echo.err; s.err != nil {
+		return s
+	}
+	s.srv = echo.srv // the echo child serves the relay too; stop is idempotent
+	url := func(i int) string { return fmt.Sprintf("ws://%s/relay?pair=%d", echo.srv.addr, i) }
+	callees, err := dialAll(ctx, cfg.concurrency, url)
+	var callers []*ws.Conn
+	if err == nil {
+		callers, err = dialAll(ctx, cfg.concurrency, url)
+	}
+	s.cleanup = func() { closeAll(callers); closeAll(callees) }
+	if err != nil {
+		s.err = err
+		return s
+	}
+	for _, c := range callees {
+		go func() {
+			for {
+				typ, p, err := c.Read(context.Background())
+				if err != nil {
+					return
+				}
+				if err := c.Write(context.Background(), typ, p); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	s.rt, s.err = bareRoundTrip(cfg, callers)
+	return s
+}
+
+// bareRoundTrip is the round trip of the echo and the relay on conns: a
+// message the size of a CALL, written and read back.
+func bareRoundTrip(cfg *config, conns []*ws.Conn) (func(ctx context.Context, i int) error, error) {
+	c, _ := codec.ByName(cfg.serializer)
+	payload, err := c.Encode(nil, &wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: procedure, Args: wamp.List{1}})
+	if err != nil {
+		return nil, err
 	}
 	frame := ws.MessageText
 	if c.Binary() {
 		frame = ws.MessageBinary
 	}
-	url := "ws://" + s.srv.addr + "/"
-	conns := make([]*ws.Conn, cfg.concurrency)
-	s.cleanup = func() {
-		for _, conn := range conns {
-			if conn != nil {
-				conn.CloseNow()
-			}
-		}
-	}
-	err = parallel(ctx, len(conns), connectWidth, func(ctx context.Context, i int) error {
-		conn, _, err := ws.Dial(ctx, url, nil)
-		conns[i] = conn
-		return err
-	})
-	if err != nil {
-		s.err = fmt.Errorf("connecting: %w", err)
-		return s
-	}
-	s.rt = func(ctx context.Context, i int) error {
+	return func(ctx context.Context, i int) error {
 		if err := conns[i].Write(ctx, frame, payload); err != nil {
 			return err
 		}
 		_, p, err := conns[i].Read(ctx)
 		if err == nil && len(p) != len(payload) {
-			err = fmt.Errorf("an echo of %d bytes came back as %d", len(payload), len(p))
+			err = fmt.Errorf("a message of %d bytes came back as %d", len(payload), len(p))
 		}
 		return err
+	}, nil
+}
+
+// dialAll opens n WebSocket connections, the i-th to url(i).
+func dialAll(ctx context.Context, n int, url func(i int) string) ([]*ws.Conn, error) {
+	conns := make([]*ws.Conn, n)
+	err := parallel(ctx, n, connectWidth, func(ctx context.Context, i int) error {
+		conn, _, err := ws.Dial(ctx, url(i), nil)
+		conns[i] = conn
+		return err
+	})
+	if err != nil {
+		return conns, fmt.Errorf("connecting: %w", err)
 	}
-	return s
+	return conns, nil
+}
+
+func closeAll(conns []*ws.Conn) {
+	for _, c := range conns {
+		if c != nil {
+			c.CloseNow()
+		}
+	}
 }
 
 // startRPC starts the router and joins a callee and cfg.concurrency
