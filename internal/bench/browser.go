@@ -411,8 +411,11 @@ func (s *site) calls(tab context.Context, cfg *config, lines []browserLine) (flo
 		return 0, err
 	}
 	if cfg.profileDir != "" {
-		if err := profileRound(tab, perRound, filepath.Join(cfg.profileDir, "browser-calls.cpuprofile")); err != nil {
-			return 0, fmt.Errorf("profiling the calls: %w", err)
+		for i, st := range stats {
+			file := filepath.Join(cfg.profileDir, fmt.Sprintf("browser-calls-%s-%s.cpuprofile", st.Client, st.Transport))
+			if err := profileCalls(tab, i, perRound, file); err != nil {
+				return 0, fmt.Errorf("profiling the calls of %s over %s: %w", st.Client, st.Transport, err)
+			}
 		}
 	}
 	for i, transport := range browserTransports {
@@ -434,10 +437,10 @@ func (s *site) calls(tab context.Context, cfg *config, lines []browserLine) (flo
 	return opened.Resolution * 1000, nil
 }
 
-// profileRound runs one more round of n calls per caller, not recorded,
+// profileCalls makes n more calls from the page's caller i, not recorded,
 // under the page's CPU profiler (20 µs sampling) and writes the profile to
 // file, in the format that Chrome DevTools' Performance panel loads.
-func profileRound(tab context.Context, n int, file string) error {
+func profileCalls(tab context.Context, caller, n int, file string) error {
 	ctx, cancel := context.WithTimeout(tab, browserStep)
 	defer cancel()
 	if _, err := chromedp.Call(ctx, profiler.Enable, cdp.Empty{}); err != nil {
@@ -449,7 +452,7 @@ func profileRound(tab context.Context, n int, file string) error {
 	if _, err := chromedp.Call(ctx, profiler.Start, cdp.Empty{}); err != nil {
 		return err
 	}
-	if err := evaluate(tab, fmt.Sprintf(`benchRound(%d, 0, false)`, n), nil); err != nil {
+	if err := evaluate(tab, fmt.Sprintf(`benchCalls(%d, %d)`, caller, n), nil); err != nil {
 		return err
 	}
 	res, err := chromedp.Call(ctx, profiler.Stop, cdp.Empty{})

@@ -30,8 +30,9 @@
 // memory reading a heap profile to DIR/<role>-<phase>.heap.pprof; read
 // them with `go tool pprof -top FILE`. The browser phase then serves a
 // wamp.wasm with its symbols and, after the measured calls, profiles one
-// more round of them in the page: DIR/browser-calls.cpuprofile, which
-// Chrome DevTools' Performance panel loads.
+// more round of them in the page, for each client and transport:
+// DIR/browser-calls-CLIENT-TRANSPORT.cpuprofile, which Chrome DevTools'
+// Performance panel loads.
 package main
 
 import (

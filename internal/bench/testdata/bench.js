@@ -18,6 +18,8 @@
 //                           taken in turn starting at index first; record
 //                           false for a warm-up
 //   benchStats()            per caller: {client, transport, n, p50, p99} in ms
+//   benchCalls(i, n)        n sequential calls from caller i, not recorded
+//                           (for a profile of one client and transport)
 //   benchLeave()            ends every session
 //
 // Both clients call the bench's procedure with JSON; the router and the
@@ -159,6 +161,10 @@ function percentile(sorted, p) {
   return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1];
 }
 
+async function benchCalls(i, n) {
+  for (let k = 0; k < n; k++) await callers[i].call();
+}
+
 function benchStats() {
   return callers.map((c) => {
     const lat = latencies.get(c).slice().sort((a, b) => a - b);
@@ -174,7 +180,7 @@ async function benchLeave() {
   await Promise.all(cs.map((c) => c.leave()));
 }
 
-Object.assign(window, { benchOpen, benchRound, benchStats, benchLeave });
+Object.assign(window, { benchOpen, benchRound, benchCalls, benchStats, benchLeave });
 
 const query = new URLSearchParams(location.search);
 if (query.has('client')) {
