@@ -74,8 +74,9 @@ type callStats struct {
 	Client    string  `json:"client"`
 	Transport string  `json:"transport"`
 	N         int     `json:"n"`
-	P50       float64 `json:"p50"` // ms
-	P99       float64 `json:"p99"` // ms
+	P50       float64 `json:"p50"`   // ms
+	P99       float64 `json:"p99"`   // ms
+	GoP50     float64 `json:"goP50"` // ms: median time in Go (wamp.wasm) per call
 }
 
 // browserPhase builds the browser client as wampd serves it, reads the size
@@ -567,6 +568,8 @@ func (f *browserFigures) rows() []row {
 				unit: "µs", goal: atMostRatio, limit: 1.5},
 			row{name: "wasm call round trip p99, " + names[transport], value: us(l.wasm.P99), ceiling: us(l.peer.P99),
 				unit: "µs", goal: info},
+			row{name: "wasm call time in Go p50, " + names[transport], value: us(l.wasm.GoP50),
+				unit: "µs", goal: info},
 		)
 	}
 	for i := 2; i < len(rows); i++ {
@@ -594,6 +597,9 @@ func (f *browserFigures) notes() []string {
 		"Page load to joined session: navigation start to connect() resolved, median of the page loads,",
 		"the HTTP cache off (each load downloads and compiles its client). Calls: one page, a wasm and an",
 		"Autobahn|JS session (both JSON) over each transport, calling the same Go callee in turns.",
+		"Time in Go: what a wasm call spends inside wamp.wasm, median per call: the calls from JavaScript",
+		"into Go, timed around the Go instance's _resume, with the browser functions Go calls meanwhile",
+		"(WebSocket.send, fetch); the rest is the page's JavaScript, the browser and the network.",
 	)
 	if f.resolution > 0 {
 		notes = append(notes, fmt.Sprintf("The page's clock (performance.now()) ticks in steps of %.0f µs.", f.resolution))

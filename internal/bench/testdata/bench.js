@@ -17,7 +17,9 @@
 //                           n sequential calls from each caller, the callers
 //                           taken in turn starting at index first; record
 //                           false for a warm-up
-//   benchStats()            per caller: {client, transport, n, p50, p99} in ms
+//   benchStats()            per caller: {client, transport, n, p50, p99, goP50} in ms;
+//                           goP50 is the median time spent in Go per call
+//                           (0 for Autobahn|JS)
 //   benchCalls(i, n)        n sequential calls from caller i, not recorded
 //                           (for a profile of one client and transport)
 //   benchLeave()            ends every session
@@ -31,8 +33,31 @@ const args = [1];
 
 let wampkit;
 
+// goTime is the time the page has spent in Go so far (ms): every call from
+// JavaScript into wamp.wasm goes through the Go instance's _resume.
+let goTime = 0;
+
 async function wasmClient() {
-  wampkit ??= await import('/wamp.js');
+  if (!wampkit) {
+    wampkit = await import('/wamp.js');
+    // wamp.js defines globalThis.Go (wasm_exec.js) and makes its instance
+    // on the first connect: time each _resume of that instance.
+    const Go = globalThis.Go;
+    globalThis.Go = class extends Go {
+      constructor() {
+        super();
+        const resume = this._resume.bind(this);
+        this._resume = () => {
+          const t = performance.now();
+          try {
+            resume();
+          } finally {
+            goTime += performance.now() - t;
+          }
+        };
+      }
+    };
+  }
   return wampkit;
 }
 
@@ -110,6 +135,7 @@ function open(client, transport) {
 
 let callers = [];
 const latencies = new Map(); // caller -> round trips in ms
+const goTimes = new Map(); // caller -> time in Go per call, in ms
 
 async function benchOpen(transports) {
   for (const transport of transports) {
@@ -119,6 +145,7 @@ async function benchOpen(transports) {
       const r = await c.call();
       if (!c.check(r)) throw new Error(`${client} over ${transport}: the call returned ${JSON.stringify(r)}, not [1]`);
       latencies.set(c, []);
+      goTimes.set(c, []);
     }
   }
   return { callers: callers.length, resolution: timerResolution() };
@@ -144,11 +171,16 @@ async function benchRound(n, first, record) {
   for (let i = 0; i < callers.length; i++) {
     const c = callers[(first + i) % callers.length];
     const lat = latencies.get(c);
+    const inGo = goTimes.get(c);
     for (let k = 0; k < n; k++) {
+      const g = goTime;
       const t = performance.now();
       await c.call();
       const d = performance.now() - t;
-      if (record) lat.push(d);
+      if (record) {
+        lat.push(d);
+        inGo.push(goTime - g);
+      }
     }
   }
 }
@@ -168,7 +200,15 @@ async function benchCalls(i, n) {
 function benchStats() {
   return callers.map((c) => {
     const lat = latencies.get(c).slice().sort((a, b) => a - b);
-    return { client: c.client, transport: c.transport, n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+    const inGo = goTimes.get(c).slice().sort((a, b) => a - b);
+    return {
+      client: c.client,
+      transport: c.transport,
+      n: lat.length,
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      goP50: percentile(inGo, 50),
+    };
   });
 }
 
