@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -346,5 +349,66 @@ func BenchmarkRoundTrip(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Several long-poll sessions to one server, each with a receive always
+// pending and sends beside it, keep their connections: the requests do
+// not open a new TCP connection each, as they would with net/http's
+// default of 2 idle connections per host.
+func TestClientsReuseConnections(t *testing.T) {
+	ts := newTestServer(t, nil)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(ts.mux)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ts.url = srv.URL + "/lp"
+
+	const sessions, rounds = 10, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	for range sessions {
+		cp, err := Dial(t.Context(), ts.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cp.Close() })
+		sp := ts.peer(t)
+		go func() {
+			for {
+				m, err := sp.Recv()
+				if err != nil {
+					return
+				}
+				sp.Send(&wamp.Result{Request: m.(*wamp.Call).Request, Details: wamp.Dict{}, Args: wamp.List{"ok"}})
+			}
+		}()
+		wg.Go(func() {
+			for i := range rounds {
+				if err := cp.Send(&wamp.Call{Request: wamp.ID(i + 1), Options: wamp.Dict{}, Procedure: "com.example.echo"}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := cp.Recv(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Each session needs two connections at most: its pending receive and
+	// a send; opening takes one more request.
+	if n := conns.Load(); n > 3*sessions {
+		t.Errorf("%d sessions × %d round trips opened %d TCP connections, want at most %d", sessions, rounds, n, 3*sessions)
 	}
 }

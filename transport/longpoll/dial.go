@@ -15,8 +15,13 @@ import (
 
 // DialOptions configures [Dial]. The zero value, or nil, is ready to use.
 type DialOptions struct {
-	// HTTPClient sends the requests. Default http.DefaultClient. Its
-	// Timeout, if set, must exceed the server's poll timeout.
+	// HTTPClient sends the requests. Default: a client of this package's
+	// own, which keeps up to 512 idle connections per host. Its
+	// Timeout, if set, must exceed the server's poll timeout, and its
+	// transport should keep two idle connections per session to a host
+	// (a receive is always pending): net/http's default keeps two per
+	// host in all, so that a second session opens a connection for
+	// nearly every request.
 	HTTPClient *http.Client
 
 	// Protocols lists the subprotocols offered, in order of preference,
@@ -32,6 +37,17 @@ type DialOptions struct {
 	ReadLimit int64
 }
 
+// defaultHTTPClient is the HTTP client of the long-poll sessions whose
+// DialOptions name none: net/http's default transport, keeping up to 512
+// idle connections per host instead of 2, so that 256 sessions to one
+// router reuse their connections.
+var defaultHTTPClient = &http.Client{Transport: func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 512
+	return t
+}()}
+
 // Dial opens a long-poll transport at baseURL (for example
 // "http://localhost:8080/lp"). ctx bounds the opening only; Close ends the
 // transport.
@@ -42,7 +58,7 @@ func Dial(ctx context.Context, baseURL string, opts *DialOptions) (transport.Pee
 	}
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTPClient
 	}
 	post := func(ctx context.Context, url, contentType string, body []byte, limit int64) (int, []byte, error) {
 		var rd io.Reader = http.NoBody
