@@ -25,6 +25,9 @@ type router struct {
 	done  chan struct{} // closed once it has exited
 	mu    sync.Mutex    // one command at a time
 	log   logBuffer     // its stderr: the router's log
+	// judged, when set, is the control group that judges the case under
+	// way: stats reads the router aside from it (see control.aside).
+	judged *control
 }
 
 // logBuffer keeps what a child process logs.
@@ -129,8 +132,19 @@ func (r *router) alive() bool {
 	}
 }
 
-// stats asks the child for its runtime figures and reads /proc for the rest.
-func (r *router) stats() (stats, error) {
+// stats asks the child for its runtime figures and reads /proc for the
+// rest, aside from the control group judging the case, if any.
+func (r *router) stats() (s stats, err error) {
+	if r.judged != nil {
+		r.judged.aside(func() { s, err = r.readStats() })
+		return s, err
+	}
+	return r.readStats()
+}
+
+// readStats asks the router for its figures: it collects its garbage
+// twice first.
+func (r *router) readStats() (stats, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var s stats
