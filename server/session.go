@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -324,9 +325,18 @@ func hasClientRole(roles wamp.Dict) bool {
 	return false
 }
 
+// yieldEvery is how many messages a session's reader handles before it
+// lets the other goroutines run. A peer that floods the router keeps its
+// reader busy without ever blocking on the network; Go would let it run
+// for 10 ms before preempting it, the other sessions on that P waiting.
+const yieldEvery = 32
+
 // readLoop reads and routes messages until the session ends.
 func (s *session) readLoop() {
-	for {
+	for n := 1; ; n++ {
+		if n%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 		m, err := s.peer.Recv()
 		if err != nil {
 			switch {
