@@ -329,16 +329,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer cp.Close()
-			sp := <-ts.peers
-			go func() {
-				for {
-					m, err := sp.Recv()
-					if err != nil {
-						return
-					}
-					sp.Send(&wamp.Result{Request: m.(*wamp.Call).Request, Details: wamp.Dict{}, Args: wamp.List{"ok"}})
-				}
-			}()
+			go answerCalls(<-ts.peers)
 			call := &wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.echo", Args: wamp.List{"hi"}}
 			for b.Loop() {
 				if err := cp.Send(call); err != nil {
@@ -378,16 +369,7 @@ func TestClientsReuseConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cp.Close() })
-		sp := ts.peer(t)
-		go func() {
-			for {
-				m, err := sp.Recv()
-				if err != nil {
-					return
-				}
-				sp.Send(&wamp.Result{Request: m.(*wamp.Call).Request, Details: wamp.Dict{}, Args: wamp.List{"ok"}})
-			}
-		}()
+		go answerCalls(ts.peer(t))
 		wg.Go(func() {
 			for i := range rounds {
 				if err := cp.Send(&wamp.Call{Request: wamp.ID(i + 1), Options: wamp.Dict{}, Procedure: "com.example.echo"}); err != nil {
@@ -410,5 +392,17 @@ func TestClientsReuseConnections(t *testing.T) {
 	// a send; opening takes one more request.
 	if n := conns.Load(); n > 3*sessions {
 		t.Errorf("%d sessions × %d round trips opened %d TCP connections, want at most %d", sessions, rounds, n, 3*sessions)
+	}
+}
+
+// answerCalls answers every CALL that the server's peer sp receives with
+// a RESULT, until sp ends.
+func answerCalls(sp transport.Peer) {
+	for {
+		m, err := sp.Recv()
+		if err != nil {
+			return
+		}
+		sp.Send(&wamp.Result{Request: m.(*wamp.Call).Request, Details: wamp.Dict{}, Args: wamp.List{"ok"}})
 	}
 }
