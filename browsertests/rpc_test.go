@@ -157,3 +157,36 @@ func TestGlobalScript(t *testing.T) {
 		return [s.transport, r instanceof wampkit.Result, r.args, err instanceof wampkit.WampError, err.uri];`,
 		`["websocket", true, [-5], true, "wamp.error.no_such_procedure"]`)
 }
+
+// TestWebSocketWithoutShimEntries: a Go program in the page whose
+// WebSockets deliver their messages through js.FuncOf handlers, as they do
+// when no wampkit shim installs its faster entry, works as well. The page
+// removes the shim's hook before its second session dials. A large call
+// then crosses the entries' buffer past its kept size.
+func TestWebSocketWithoutShimEntries(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	a := openTabs(t, "A")[0]
+	a.open(e.url("/test/harness.html"))
+	a.expect(`
+		const fast = await wampkit.connect({realm: 'realm1'});
+		const hooked = typeof globalThis.__wampkit_wsjs_attach === 'function';
+		delete globalThis.__wampkit_wsjs_attach;
+		const slow = await wampkit.connect({realm: 'realm1', transports: ['websocket']});
+		await fast.register('com.test.fast', (args) => args[0] * 2);
+		await slow.register('com.test.slow', (args) => args[0] + 1);
+		const got = [];
+		for (let i = 0; i < 20; i++) {
+			got.push((await slow.call('com.test.fast', [i])).args[0]);
+			got.push((await fast.call('com.test.slow', [i])).args[0]);
+		}
+		// Over the entries' kept buffer (64 KiB) and back under it:
+		// 100,000 two-byte characters each way.
+		await slow.register('com.test.echo', (args) => args[0]);
+		const big = 'é'.repeat(100000);
+		const echoed = (await fast.call('com.test.echo', [big])).args[0];
+		const after = (await fast.call('com.test.slow', [1])).args[0];
+		await slow.leave();
+		await fast.leave();
+		return [hooked, slow.transport, got.length, got[38], got[39], echoed === big, after];`,
+		`[true, "websocket", 40, 38, 20, true, 2]`)
+}

@@ -127,11 +127,17 @@ async function start(wasmUrl) {
   const { instance } = typeof WebAssembly.instantiateStreaming === 'function' && type === 'application/wasm'
     ? await WebAssembly.instantiateStreaming(resp, go.importObject)
     : await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject);
+  const entries = new Entries(instance.exports);
+  // WebSockets that Go opens deliver their messages through an entry.
+  globalThis.__wampkit_wsjs_attach = (ws, num) => {
+    ws.onmessage = (e) => entries.message(num, e.data);
+  };
   // run executes Go's main up to its first wait: the bridge exists on return.
   const exited = go.run(instance);
   const fns = globalThis.__wampkit_bridge;
   if (!fns) throw new Error(`wampkit: ${wasmUrl} did not start the wampkit bridge`);
-  const bridge = new Bridge(fns);
+  entries.fns = fns;
+  const bridge = new Bridge(fns, entries);
   exited.then(
     () => bridge.fail(new Error('wampkit: wamp.wasm exited')),
     (e) => bridge.fail(e),
@@ -139,11 +145,81 @@ async function start(wasmUrl) {
   return bridge;
 }
 
+const utf8 = new TextEncoder();
+
+// Entries calls the functions that wamp.wasm exports for the hot paths (a
+// call, a WebSocket message): numbers in, the data written into Go's
+// memory, a few microseconds where a call through syscall/js costs tens.
+// They run only the Go they call, so Go is entered once more through the
+// bridge's drain soon after, off the hot path, for the rest (its timers).
+class Entries {
+  constructor(exports) {
+    this.exports = exports;
+    this.fns = null; // the bridge's functions, for drain
+    this.draining = false;
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      this.draining = false;
+      try {
+        this.fns.drain();
+      } catch (e) {
+        report(e);
+      }
+    };
+    this.drainPort = ch.port2;
+  }
+
+  // write puts a string or an ArrayBuffer into Go's memory at offset at
+  // of a buffer of room bytes (already asked for) and returns its end.
+  write(ptr, room, at, data) {
+    const mem = new Uint8Array(this.exports.mem.buffer, ptr, room);
+    if (typeof data === 'string') return at + utf8.encodeInto(data, mem.subarray(at)).written;
+    const bytes = new Uint8Array(data);
+    mem.set(bytes, at);
+    return at + bytes.length;
+  }
+
+  // room is what data may take in Go's memory: a string's UTF-8 takes at
+  // most three bytes per UTF-16 unit.
+  room(data) {
+    return typeof data === 'string' ? data.length * 3 : data.byteLength;
+  }
+
+  // call starts call req of session sid (see the bridge's call).
+  call(sid, req, procedure, payload) {
+    const room = this.room(procedure) + this.room(payload);
+    const ptr = this.exports.wampkit_buffer(room) >>> 0;
+    const n = this.write(ptr, room, 0, procedure);
+    const end = this.write(ptr, room, n, payload);
+    this.exports.wampkit_call(sid, req, n, end);
+    this.drainSoon();
+  }
+
+  // message delivers a message of WebSocket num to Go.
+  message(num, data) {
+    try {
+      const room = this.room(data);
+      const ptr = this.exports.wampkit_buffer(room) >>> 0;
+      this.exports.wampkit_wsjs_message(num, this.write(ptr, room, 0, data));
+    } catch (e) {
+      report(e);
+    }
+    this.drainSoon();
+  }
+
+  drainSoon() {
+    if (this.draining) return;
+    this.draining = true;
+    this.drainPort.postMessage(null);
+  }
+}
+
 // Bridge is the JavaScript half of the bridge: it numbers sessions and
 // requests, and receives every answer from Go through host.
 class Bridge {
-  constructor(fns) {
+  constructor(fns, entries) {
     this.fns = fns;
+    this.entries = entries;
     this.last = 0;
     this.pending = new Map(); // request number → {resolve, reject, progress}
     this.sessions = new Map(); // session number → session state
@@ -200,7 +276,8 @@ class Bridge {
       }
       let bad;
       try {
-        bad = this.fns[op](sid, req, ...args);
+        if (op === 'call') this.entries.call(sid, req, ...args);
+        else bad = this.fns[op](sid, req, ...args);
       } catch (e) {
         bad = e;
       }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"syscall/js"
 	"time"
 
 	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/internal/jsentry"
 	"github.com/wampkit/wampkit/wamp"
 )
 
@@ -86,7 +88,7 @@ func (b *bridge) object() js.Value {
 	}
 	def("init", "f", b.init)
 	def("connect", "ns", b.connect)
-	def("call", "nnss", b.call)
+	def("drain", "", b.drain)
 	def("cancel", "n", b.cancel)
 	def("register", "nnssf", b.register)
 	def("unregister", "nnn", b.unregister)
@@ -373,12 +375,34 @@ func (b *bridge) challenge(ctx context.Context, sid int, c *wamp.Challenge) (str
 	return decodeChallengeAnswer(answer)
 }
 
-// call(sid, req, procedure, payload) calls a procedure; payload is
-// [args, kwargs, options, local] (see decodeCall) and the result
-// [args, kwargs, details]. Each progressive result reaches the shim as
-// "progress" with the request number. cancel(req) cancels it.
-func (b *bridge) call(args []js.Value) error {
-	sid, req, procedure, payload := args[0].Int(), args[1].Int(), args[2].String(), args[3].String()
+// theBridge is the bridge that the entries reach.
+var theBridge = newBridge()
+
+// callEntry is call(sid, req, procedure, payload) as the shim makes it:
+// the procedure's n bytes then the payload's, up to end, are in jsentry's
+// buffer (see call).
+//
+//go:wasmexport wampkit_call
+func callEntry(sid, req, n, end int32) {
+	data, ok := jsentry.Bytes(end)
+	if !ok || n < 0 || n > end {
+		theBridge.notify("reject", int(req), encodeError(errors.New("wampkit bridge: call: bad lengths")))
+		return
+	}
+	theBridge.call(int(sid), int(req), string(data[:n]), slices.Clone(data[n:]))
+	jsentry.Drain()
+}
+
+// drain is entered through js.FuncOf, soon after entries (see
+// jsentry): it does nothing, the entry itself runs what the entries left
+// and sets the timeouts of their timers.
+func (b *bridge) drain([]js.Value) error { return nil }
+
+// call calls a procedure; payload is [args, kwargs, options, local] (see
+// decodeCall) and the result [args, kwargs, details]. Each progressive
+// result reaches the shim as "progress" with the request number.
+// cancel(req) cancels it.
+func (b *bridge) call(sid, req int, procedure string, payload []byte) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.mu.Lock()
 	b.calls[req] = cancel
@@ -394,7 +418,7 @@ func (b *bridge) call(args []js.Value) error {
 		if err != nil {
 			return nil, err
 		}
-		c, err := decodeCall([]byte(payload))
+		c, err := decodeCall(payload)
 		if err != nil {
 			return nil, err
 		}
@@ -412,7 +436,6 @@ func (b *bridge) call(args []js.Value) error {
 		}
 		return encodeTriple(res.Args, res.Kwargs, res.Details)
 	})
-	return nil
 }
 
 // cancel(req) cancels call req: the client sends CANCEL. The shim has

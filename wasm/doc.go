@@ -4,7 +4,10 @@
 // to the shim as one object, globalThis.__wampkit_bridge, whose functions
 // exchange one JSON string per call each way (binary values as the WAMP
 // JSON convention, "\u0000" + base64) and answer through the shim's host
-// function. js/wamp.d.ts documents the JavaScript API built on it.
+// function. The hot paths skip syscall/js: a call starts through the
+// exported function wampkit_call and WebSocket messages arrive through
+// wampkit_wsjs_message, their data written into Go's memory (see package
+// internal/jsentry). js/wamp.d.ts documents the JavaScript API built on it.
 //
 // Build:
 //

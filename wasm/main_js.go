@@ -5,6 +5,6 @@ package main
 import "syscall/js"
 
 func main() {
-	js.Global().Set("__wampkit_bridge", newBridge().object())
+	js.Global().Set("__wampkit_bridge", theBridge.object())
 	select {} // serve the bridge for the life of the page
 }

@@ -598,7 +598,7 @@ func (f *browserFigures) notes() []string {
 		"the HTTP cache off (each load downloads and compiles its client). Calls: one page, a wasm and an",
 		"Autobahn|JS session (both JSON) over each transport, calling the same Go callee in turns.",
 		"Time in Go: what a wasm call spends inside wamp.wasm, median per call: the calls from JavaScript",
-		"into Go, timed around the Go instance's _resume, with the browser functions Go calls meanwhile",
+		"into Go, timed around the Go instance's _resume and the entries it exports, with the browser functions Go calls meanwhile",
 		"(WebSocket.send, fetch); the rest is the page's JavaScript, the browser and the network.",
 	)
 	if f.resolution > 0 {

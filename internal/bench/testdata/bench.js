@@ -34,11 +34,39 @@ const args = [1];
 let wampkit;
 
 // goTime is the time the page has spent in Go so far (ms): every call from
-// JavaScript into wamp.wasm goes through the Go instance's _resume.
+// JavaScript into wamp.wasm goes through the Go instance's _resume or
+// through one of the functions it exports to the shim.
 let goTime = 0;
+
+// timeEntries makes the functions that a wasm instance exports to the shim
+// (wampkit_*: entries into Go) add their time to goTime.
+function timeEntries(instance) {
+  const timed = {};
+  for (const [name, f] of Object.entries(instance.exports)) {
+    timed[name] =
+      typeof f === 'function' && name.startsWith('wampkit_')
+        ? (...args) => {
+            const t = performance.now();
+            try {
+              return f(...args);
+            } finally {
+              goTime += performance.now() - t;
+            }
+          }
+        : f;
+  }
+  return new Proxy(instance, { get: (target, key) => (key === 'exports' ? timed : Reflect.get(target, key)) });
+}
 
 async function wasmClient() {
   if (!wampkit) {
+    for (const name of ['instantiate', 'instantiateStreaming']) {
+      const instantiate = WebAssembly[name];
+      WebAssembly[name] = async (...args) => {
+        const r = await instantiate(...args);
+        return { module: r.module, instance: timeEntries(r.instance) };
+      };
+    }
     wampkit = await import('/wamp.js');
     // wamp.js defines globalThis.Go (wasm_exec.js) and makes its instance
     // on the first connect: time each _resume of that instance.

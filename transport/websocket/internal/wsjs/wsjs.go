@@ -10,12 +10,15 @@
 package wsjs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"syscall/js"
+
+	"github.com/wampkit/wampkit/internal/jsentry"
 )
 
 // queueLength is how many received messages may wait for Read. The browser
@@ -54,6 +57,7 @@ var (
 // Conn is one browser WebSocket. Read is for one goroutine at a time;
 // Write, Close and CloseNow may be called from any goroutine.
 type Conn struct {
+	num      int32 // in conns, when the shim delivers its messages
 	ws       js.Value
 	send     js.Value // ws.send bound to ws: Invoke spares the method's name
 	protocol string
@@ -91,7 +95,12 @@ func Dial(ctx context.Context, url string, protocols []string) (*Conn, error) {
 	c.ws.Set("binaryType", "arraybuffer")
 	opened := make(chan struct{})
 	c.on("open", func(js.Value) { close(opened) })
-	c.on("message", c.receive)
+	if attach := js.Global().Get(attachHook); attach.Type() == js.TypeFunction {
+		c.num = register(c)
+		attach.Invoke(c.ws, c.num)
+	} else {
+		c.on("message", c.receive)
+	}
 	c.on("error", func(js.Value) { c.errored.Store(true) })
 	c.on("close", func(e js.Value) {
 		err := error(&CloseError{Code: e.Get("code").Int(), Reason: e.Get("reason").String()})
@@ -123,12 +132,45 @@ func (c *Conn) on(event string, fn func(js.Value)) {
 	c.ws.Set("on"+event, f)
 }
 
-// receive is the message handler. It copies the message into Go and
-// queues it, or fails the connection when it is over the limit or the
-// queue is full.
+// attachHook names the function that the wampkit shim sets on
+// globalThis: attach(ws, num) makes ws deliver each message through the
+// entry wampkit_wsjs_message (see message), much cheaper than a js.FuncOf
+// handler. Without the shim, receive handles them.
+const attachHook = "__wampkit_wsjs_attach"
+
+// conns are the connections whose messages the shim delivers, by number.
+var conns = struct {
+	sync.Mutex
+	m    map[int32]*Conn
+	last int32
+}{m: map[int32]*Conn{}}
+
+func register(c *Conn) int32 {
+	conns.Lock()
+	defer conns.Unlock()
+	conns.last++
+	conns.m[conns.last] = c
+	return conns.last
+}
+
+// deliver is the entry through which the shim delivers a message of
+// connection num: its n bytes (text as UTF-8) are in jsentry's buffer.
+//
+//go:wasmexport wampkit_wsjs_message
+func deliver(num, n int32) {
+	conns.Lock()
+	c := conns.m[num]
+	conns.Unlock()
+	if data, ok := jsentry.Bytes(n); ok && c != nil {
+		c.queue(bytes.Clone(data))
+	}
+	jsentry.Drain()
+}
+
+// receive is the message handler without the shim. It copies the message
+// into Go and queues it.
 func (c *Conn) receive(e js.Value) {
 	data := e.Get("data")
-	limit := c.limit.Load()
 	var b []byte
 	if data.Type() == js.TypeString {
 		// syscall/js reads no length of a string: the limit is checked
@@ -139,7 +181,13 @@ func (c *Conn) receive(e js.Value) {
 		b = make([]byte, arr.Length())
 		js.CopyBytesToGo(b, arr)
 	}
-	if limit >= 0 && int64(len(b)) > limit {
+	c.queue(b)
+}
+
+// queue queues a received message for Read, or fails the connection when
+// the message is over the limit or the queue is full.
+func (c *Conn) queue(b []byte) {
+	if limit := c.limit.Load(); limit >= 0 && int64(len(b)) > limit {
 		c.fail(fmt.Errorf("%w: %d bytes, over the limit of %d", ErrMessageTooBig, len(b), limit), "message too big")
 		return
 	}
@@ -163,6 +211,11 @@ func (c *Conn) fail(err error, reason string) {
 func (c *Conn) finish(err error) {
 	c.once.Do(func() {
 		c.err = err
+		if c.num != 0 {
+			conns.Lock()
+			delete(conns.m, c.num)
+			conns.Unlock()
+		}
 		for _, ev := range []string{"onopen", "onmessage", "onerror", "onclose"} {
 			c.ws.Set(ev, js.Null())
 		}
