@@ -73,8 +73,24 @@ function reviver(_key, value) {
   return typeof value === 'string' && value.charCodeAt(0) === 0 ? fromBase64(value.slice(1)) : value;
 }
 
-const encode = (value) => JSON.stringify(value, replacer);
-const decode = (text) => JSON.parse(text, reviver);
+// plain tells whether JSON.stringify needs no replacer for value: it has
+// no binary value and no BigInt (a replacer slows JSON.stringify several
+// times over). Past 32 levels it answers false: the replacer then decides.
+function plain(value, depth = 0) {
+  if (typeof value === 'bigint') return false;
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth > 32 || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return false;
+  if (Array.isArray(value)) return value.every((v) => plain(v, depth + 1));
+  for (const k in value) {
+    if (Object.hasOwn(value, k) && !plain(value[k], depth + 1)) return false;
+  }
+  return true;
+}
+
+const encode = (value) => (plain(value) ? JSON.stringify(value) : JSON.stringify(value, replacer));
+// Go writes a NUL as \u0000, and every binary value starts with one: a text
+// without it needs no reviver.
+const decode = (text) => (text.includes('\\u0000') ? JSON.parse(text, reviver) : JSON.parse(text));
 
 const messageOf = (e) => (e instanceof Error ? e.message : String(e));
 
@@ -147,18 +163,22 @@ async function start(wasmUrl) {
 
 const utf8 = new TextEncoder();
 
+// drainDelay is how long after an entry Go is entered through the bridge's
+// drain, in ms: entries close together share one.
+const drainDelay = 4;
+
 // Entries calls the functions that wamp.wasm exports for the hot paths (a
 // call, a WebSocket message): numbers in, the data written into Go's
 // memory, a few microseconds where a call through syscall/js costs tens.
-// They run only the Go they call, so Go is entered once more through the
-// bridge's drain soon after, off the hot path, for the rest (its timers).
+// They run the goroutines they wake, but only an entry through syscall/js
+// gives Go's new timers their JavaScript timeouts: the bridge's drain,
+// drainDelay after an entry, off the calls' path.
 class Entries {
   constructor(exports) {
     this.exports = exports;
     this.fns = null; // the bridge's functions, for drain
     this.draining = false;
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => {
+    this.drain = () => {
       this.draining = false;
       try {
         this.fns.drain();
@@ -166,7 +186,6 @@ class Entries {
         report(e);
       }
     };
-    this.drainPort = ch.port2;
   }
 
   // write puts a string or an ArrayBuffer into Go's memory at offset at
@@ -210,7 +229,7 @@ class Entries {
   drainSoon() {
     if (this.draining) return;
     this.draining = true;
-    this.drainPort.postMessage(null);
+    setTimeout(this.drain, drainDelay);
   }
 }
 
