@@ -210,6 +210,10 @@ type request struct {
 	// receives each RESULT with progress, under Session.mu on the read
 	// loop; the request stays pending.
 	progress func(r *wamp.Result)
+	// done, when set, takes the answer instead of reply, or the error
+	// when the WAMP session ends first, once the Session's lock is
+	// released (see CallFunc).
+	done func(answer wamp.Message, err error)
 }
 
 // answerType is the success answer of each request type.
@@ -511,13 +515,21 @@ func (s *Session) drop(l *link, cause error, final wamp.Message) {
 		s.finishLocked(cause)
 		l.reqErr = s.closedLocked()
 	}
+	var waiting []*request // whose answer goes to done
 	for _, req := range l.pending {
 		if req.settle != nil {
 			req.settle(l, nil, false)
 		}
+		if req.done != nil {
+			waiting = append(waiting, req)
+		}
 	}
 	l.pending = nil
+	reqErr := l.reqErr
 	s.mu.Unlock()
+	for _, req := range waiting {
+		req.done(nil, reqErr)
+	}
 	if final != nil {
 		sendWithin(l.send, final)
 	}

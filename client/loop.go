@@ -127,7 +127,11 @@ func (s *Session) answer(l *link, id wamp.ID, m wamp.Message) bool {
 		req.settle(l, m, req.abandoned)
 	}
 	s.mu.Unlock()
-	req.reply <- m
+	if req.done != nil {
+		req.done(m, nil)
+	} else {
+		req.reply <- m
+	}
 	return true
 }
 

@@ -271,6 +271,83 @@ func (s *Session) Call(ctx context.Context, procedure wamp.URI, args wamp.List, 
 	return s.waitCall(ctx, l, c)
 }
 
+// CallFunc is Call for a caller that cannot wait, such as the browser
+// bridge: it sends the CALL and returns; done then receives the result or
+// the error, once. A CALL that cannot be sent returns its error, and done
+// is not called. When ctx ends first, CallFunc's CANCEL goes out and done
+// receives ctx's error; [WithTimeout] works as with Call; [Progress] is
+// refused.
+//
+// done runs on the goroutine that reads the Session's messages, or on the
+// one that ends the Session or ctx: it must return at once and make no
+// request of the Session itself (start a goroutine for that).
+func (s *Session) CallFunc(ctx context.Context, procedure wamp.URI, args wamp.List, kwargs wamp.Dict, done func(*Result, error), opts ...Option) error {
+	o, err := buildOptions("call", opts)
+	if err != nil {
+		return err
+	}
+	if o.progress != nil {
+		return errors.New("client: CallFunc takes no Progress option: use Call")
+	}
+	c := s.newCall(o)
+	var (
+		mu       sync.Mutex
+		finished bool
+		stops    []func() bool // the watches on ctx and on the timeout
+	)
+	finish := func(m wamp.Message, err error) {
+		mu.Lock()
+		if finished {
+			mu.Unlock()
+			return
+		}
+		finished = true
+		watches := stops
+		mu.Unlock()
+		for _, stop := range watches {
+			stop()
+		}
+		s.callback("call result handler", func() {
+			if err != nil {
+				done(nil, err)
+			} else {
+				done(callAnswer(m))
+			}
+		})
+	}
+	c.req.done = finish
+	l, err := s.startOn(ctx, nil, c.req, func(id wamp.ID) wamp.Message {
+		return &wamp.Call{Request: id, Options: o.dict, Procedure: procedure, Args: args, Kwargs: kwargs}
+	})
+	if err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		if finished {
+			return nil // the session ended while the CALL went out: done has its error
+		}
+		finished = true
+		return err
+	}
+	giveUp := func(err error) {
+		if s.cancelCall(l, c) {
+			finish(nil, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if finished {
+		return nil // answered already
+	}
+	stops = append(stops, context.AfterFunc(ctx, func() { giveUp(ctx.Err()) }))
+	if o.timeout > 0 && !l.routerHas("dealer", "call_timeout") {
+		t := time.AfterFunc(o.timeout, func() {
+			giveUp(wamp.NewError(wamp.ErrTimeout, fmt.Sprintf("no result within %v", o.timeout)))
+		})
+		stops = append(stops, t.Stop)
+	}
+	return nil
+}
+
 // waitCall waits for the answer to c, sent on l, and runs its progress
 // handler for each progressive result that comes first.
 func (s *Session) waitCall(ctx context.Context, l *link, c *call) (*Result, error) {
@@ -334,20 +411,22 @@ func (s *Session) deliverProgress(c *call) {
 }
 
 // cancelCall gives up a call of l: it forgets it and, when it was still
-// pending and the router can cancel calls, sends CANCEL.
-func (s *Session) cancelCall(l *link, c *call) {
+// pending and the router can cancel calls, sends CANCEL. It reports
+// whether the call was still pending.
+func (s *Session) cancelCall(l *link, c *call) bool {
 	s.mu.Lock()
 	_, pending := l.pending[c.req.id]
 	delete(l.pending, c.req.id)
 	s.mu.Unlock()
 	if !pending || !(l.routerHas("dealer", "call_canceling") || l.routerHas("dealer", "call_cancelling")) {
-		return
+		return pending
 	}
 	mode := c.o.cancelMode
 	if mode == "" {
 		mode = CancelKillNoWait
 	}
 	s.sendAsync(l, &wamp.Cancel{Request: c.req.id, Options: wamp.Dict{"mode": mode}})
+	return true
 }
 
 // CallStream is a call whose caller sends its arguments in parts
