@@ -147,6 +147,7 @@ async function start(wasmUrl) {
   // WebSockets that Go opens deliver their messages through an entry.
   globalThis.__wampkit_wsjs_attach = (ws, num) => {
     ws.onmessage = (e) => entries.message(num, e.data);
+    return (addr, n, binary) => ws.send(binary ? entries.bytes(addr, n).slice() : entries.text(addr, n));
   };
   // run executes Go's main up to its first wait: the bridge exists on return.
   const exited = go.run(instance);
@@ -162,6 +163,7 @@ async function start(wasmUrl) {
 }
 
 const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 // drainDelay is how long after an entry Go is entered through the bridge's
 // drain, in ms: entries close together share one.
@@ -196,6 +198,17 @@ class Entries {
     const bytes = new Uint8Array(data);
     mem.set(bytes, at);
     return at + bytes.length;
+  }
+
+  // bytes is a view of n bytes of Go's memory at addr, valid until Go runs
+  // again.
+  bytes(addr, n) {
+    return new Uint8Array(this.exports.mem.buffer, addr >>> 0, n);
+  }
+
+  // text reads n bytes of UTF-8 at addr in Go's memory.
+  text(addr, n) {
+    return n === 0 ? '' : utf8Decoder.decode(this.bytes(addr, n));
   }
 
   // room is what data may take in Go's memory: a string's UTF-8 takes at
@@ -244,10 +257,10 @@ class Bridge {
     this.sessions = new Map(); // session number → session state
     this.invocations = new Map(); // invocation token → AbortController of details.signal
     this.dead = null;
-    fns.init((kind, n, data) => {
+    fns.init((kind, n, addr, length) => {
       // Go called in: never throw back into it.
       try {
-        this.host(kind, n, data);
+        this.host(kind, n, entries.text(addr, length));
       } catch (e) {
         report(e);
       }

@@ -58,6 +58,15 @@ func Bytes(n int32) (b []byte, ok bool) {
 	return buf[:n], true
 }
 
+// Addr returns the address of b's bytes in Go's memory, for JavaScript to
+// read during the call that it is passed to (0 for no bytes).
+func Addr(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	return int(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+}
+
 // drainRounds bounds Drain, should goroutines keep each other busy: the
 // shim's later js.FuncOf entry runs what is left.
 const drainRounds = 1000

@@ -57,7 +57,8 @@ var (
 // Conn is one browser WebSocket. Read is for one goroutine at a time;
 // Write, Close and CloseNow may be called from any goroutine.
 type Conn struct {
-	num      int32 // in conns, when the shim delivers its messages
+	num      int32    // in conns, when the shim delivers its messages
+	sendMem  js.Value // the shim's send(addr, length, binary), reading Go's memory; else undefined
 	ws       js.Value
 	send     js.Value // ws.send bound to ws: Invoke spares the method's name
 	protocol string
@@ -97,7 +98,7 @@ func Dial(ctx context.Context, url string, protocols []string) (*Conn, error) {
 	c.on("open", func(js.Value) { close(opened) })
 	if attach := js.Global().Get(attachHook); attach.Type() == js.TypeFunction {
 		c.num = register(c)
-		attach.Invoke(c.ws, c.num)
+		c.sendMem = attach.Invoke(c.ws, c.num)
 	} else {
 		c.on("message", c.receive)
 	}
@@ -134,8 +135,11 @@ func (c *Conn) on(event string, fn func(js.Value)) {
 
 // attachHook names the function that the wampkit shim sets on
 // globalThis: attach(ws, num) makes ws deliver each message through the
-// entry wampkit_wsjs_message (see message), much cheaper than a js.FuncOf
-// handler. Without the shim, receive handles them.
+// entry wampkit_wsjs_message (see deliver), much cheaper than a js.FuncOf
+// handler, and returns send(addr, length, binary), which sends a message
+// read from Go's memory: no string crosses into JavaScript through
+// syscall/js. Without the shim, receive handles the messages and Write
+// sends through syscall/js.
 const attachHook = "__wampkit_wsjs_attach"
 
 // conns are the connections whose messages the shim delivers, by number.
@@ -269,6 +273,10 @@ func (c *Conn) Write(binary bool, data []byte) error {
 	default:
 	}
 	return catch(func() {
+		if c.sendMem.Type() == js.TypeFunction {
+			c.sendMem.Invoke(jsentry.Addr(data), len(data), binary)
+			return
+		}
 		if !binary {
 			c.send.Invoke(string(data))
 			return
