@@ -144,6 +144,16 @@ async function start(wasmUrl) {
     ? await WebAssembly.instantiateStreaming(resp, go.importObject)
     : await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject);
   const entries = new Entries(instance.exports);
+  // Entries must not run while Go runs (see Entries.inGo).
+  const resume = go._resume.bind(go);
+  go._resume = () => {
+    entries.inGo++;
+    try {
+      resume();
+    } finally {
+      entries.inGo--;
+    }
+  };
   // WebSockets that Go opens deliver their messages through an entry.
   globalThis.__wampkit_wsjs_attach = (ws, num) => {
     ws.onmessage = (e) => entries.message(num, e.data);
@@ -178,6 +188,7 @@ const drainDelay = 4;
 class Entries {
   constructor(exports) {
     this.exports = exports;
+    this.inGo = 0; // how many calls into Go are under way
     this.fns = null; // the bridge's functions, for drain
     this.draining = false;
     this.drain = () => {
@@ -219,24 +230,54 @@ class Entries {
 
   // call starts call req of session sid (see the bridge's call).
   call(sid, req, procedure, payload) {
+    if (this.inGo > 0) {
+      this.later(() => this.call(sid, req, procedure, payload));
+      return;
+    }
     const room = this.room(procedure) + this.room(payload);
     const ptr = this.exports.wampkit_buffer(room) >>> 0;
     const n = this.write(ptr, room, 0, procedure);
     const end = this.write(ptr, room, n, payload);
-    this.exports.wampkit_call(sid, req, n, end);
-    this.drainSoon();
+    this.enter(() => this.exports.wampkit_call(sid, req, n, end));
   }
 
   // message delivers a message of WebSocket num to Go.
   message(num, data) {
+    if (this.inGo > 0) {
+      this.later(() => this.message(num, data));
+      return;
+    }
     try {
       const room = this.room(data);
       const ptr = this.exports.wampkit_buffer(room) >>> 0;
-      this.exports.wampkit_wsjs_message(num, this.write(ptr, room, 0, data));
+      this.enter(() => this.exports.wampkit_wsjs_message(num, this.write(ptr, room, 0, data)));
     } catch (e) {
       report(e);
     }
+  }
+
+  // enter runs an entry, counted in inGo, then asks for a drain.
+  enter(f) {
+    this.inGo++;
+    try {
+      f();
+    } finally {
+      this.inGo--;
+    }
     this.drainSoon();
+  }
+
+  // later runs an entry that came while Go ran (JavaScript that Go
+  // called, calling back) once Go has returned: Go cannot be entered
+  // through an export while it runs ("function signature mismatch").
+  later(f) {
+    queueMicrotask(() => {
+      try {
+        f();
+      } catch (e) {
+        report(e);
+      }
+    });
   }
 
   drainSoon() {
@@ -354,7 +395,8 @@ class Bridge {
       const [uri, mode, message] = decode(data);
       const reason = new WampError(uri, [message]);
       reason.mode = mode;
-      c.abort(reason);
+      // abort runs the page's listeners at once: not inside a call from Go.
+      later(() => c.abort(reason));
       return;
     }
     const s = this.sessions.get(n);
