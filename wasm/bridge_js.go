@@ -409,24 +409,44 @@ func (b *bridge) call(sid, req int, procedure string, payload []byte) {
 	b.mu.Lock()
 	b.calls[req] = cancel
 	b.mu.Unlock()
-	if b.callAtOnce(ctx, sid, req, procedure, payload) {
+	// end forgets the call and settles it in the page.
+	end := func(data []byte, err error) {
+		b.mu.Lock()
+		delete(b.calls, req)
+		b.mu.Unlock()
+		cancel()
+		if err != nil {
+			b.notify("reject", req, encodeError(err))
+			return
+		}
+		b.notify("resolve", req, data)
+	}
+	endWith := func(res *client.Result, err error) {
+		if err != nil {
+			end(nil, err)
+			return
+		}
+		end(encodeTriple(res.Args, res.Kwargs, res.Details))
+	}
+	_, s, err := b.session(sid)
+	var c callRequest
+	if err == nil {
+		c, err = decodeCall(payload)
+	}
+	if err != nil {
+		end(nil, err)
 		return
 	}
-	b.finish(req, func() ([]byte, error) {
-		defer func() {
-			b.mu.Lock()
-			delete(b.calls, req)
-			b.mu.Unlock()
-			cancel()
-		}()
-		_, s, err := b.session(sid)
-		if err != nil {
-			return nil, err
+	if !c.progress {
+		// CallFunc: the answer goes to the page from the goroutine that
+		// reads the session, with no goroutine of the call's own to wake.
+		if err := s.CallFunc(ctx, wamp.URI(procedure), c.args, c.kwargs, endWith, c.clientOptions(nil)...); err != nil {
+			end(nil, err)
 		}
-		c, err := decodeCall(payload)
-		if err != nil {
-			return nil, err
-		}
+		return
+	}
+	// A call that takes progressive results waits in Call, on a worker.
+	b.workers.run(func() {
 		onProgress := func(r *client.Result) {
 			data, err := encodeTriple(r.Args, r.Kwargs, r.Details)
 			if err != nil {
@@ -435,56 +455,8 @@ func (b *bridge) call(sid, req int, procedure string, payload []byte) {
 			}
 			b.notify("progress", req, data)
 		}
-		res, err := s.Call(ctx, wamp.URI(procedure), c.args, c.kwargs, c.clientOptions(onProgress)...)
-		if err != nil {
-			return nil, err
-		}
-		return encodeTriple(res.Args, res.Kwargs, res.Details)
+		endWith(s.Call(ctx, wamp.URI(procedure), c.args, c.kwargs, c.clientOptions(onProgress)...))
 	})
-}
-
-// callAtOnce starts a call that takes no progressive results with
-// client.CallFunc, on the calling goroutine: its answer goes to the page
-// from the goroutine that reads the session, with no goroutine of its own
-// to wake on either side. It returns false, having done nothing, for a
-// call that takes progressive results, which call then runs on a worker.
-func (b *bridge) callAtOnce(ctx context.Context, sid, req int, procedure string, payload []byte) bool {
-	c, err := decodeCall(payload)
-	if err == nil && c.progress {
-		return false
-	}
-	end := func(data []byte, err error) {
-		b.mu.Lock()
-		cancel := b.calls[req]
-		delete(b.calls, req)
-		b.mu.Unlock()
-		if cancel != nil {
-			cancel()
-		}
-		if err != nil {
-			b.notify("reject", req, encodeError(err))
-			return
-		}
-		b.notify("resolve", req, data)
-	}
-	if err != nil {
-		end(nil, err)
-		return true
-	}
-	_, s, err := b.session(sid)
-	if err == nil {
-		err = s.CallFunc(ctx, wamp.URI(procedure), c.args, c.kwargs, func(res *client.Result, err error) {
-			if err != nil {
-				end(nil, err)
-				return
-			}
-			end(encodeTriple(res.Args, res.Kwargs, res.Details))
-		}, c.clientOptions(nil)...)
-	}
-	if err != nil {
-		end(nil, err)
-	}
-	return true
 }
 
 // cancel(req) cancels call req: the client sends CANCEL. The shim has
