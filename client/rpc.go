@@ -279,8 +279,9 @@ func (s *Session) Call(ctx context.Context, procedure wamp.URI, args wamp.List, 
 // refused.
 //
 // done runs on the goroutine that reads the Session's messages, or on the
-// one that ends the Session or ctx: it must return at once and make no
-// request of the Session itself (start a goroutine for that).
+// one that ends the Session or ctx: it must return at once. It may start
+// another CallFunc, which waits for no answer; any other request of the
+// Session needs a goroutine of its own.
 func (s *Session) CallFunc(ctx context.Context, procedure wamp.URI, args wamp.List, kwargs wamp.Dict, done func(*Result, error), opts ...Option) error {
 	o, err := buildOptions("call", opts)
 	if err != nil {

@@ -46,8 +46,8 @@ func TestShortRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 23 {
-		t.Fatalf("got %d rows, want 23", len(rows))
+	if len(rows) != 24 {
+		t.Fatalf("got %d rows, want 24", len(rows))
 	}
 	for _, r := range rows {
 		if r.err != nil {

@@ -242,7 +242,7 @@ func run(ctx context.Context, cfg *config, w io.Writer) ([]row, error) {
 		name string
 		run  func()
 	}{
-		{"round-trip", func() { res.echo, res.relay, res.rpc, res.rawTCP, res.rawUnix = roundTripPhase(ctx, cfg) }},
+		{"round-trip", func() { res.roundTripFigures = roundTripPhase(ctx, cfg) }},
 		{"fan-out", func() { res.fanout = fanoutPhase(ctx, cfg) }},
 		{"memory", func() { res.mem = memoryPhase(ctx, cfg) }},
 		{"browser", func() { res.browser = browserPhase(ctx, cfg) }},

@@ -22,13 +22,31 @@ type roundTrips struct {
 	err       error
 }
 
+// seqBatchesPerRound is how many batches of sequential round trips each
+// side makes per round.
+const seqBatchesPerRound = 10
+
+// roundTripFigures are the figures of the round-trip phase.
+type roundTripFigures struct {
+	echo, rpc roundTrips
+	relay     roundTrips // the bare four-message floor
+	// rpcWithCall is the RPC's sequential round trips with Session.Call
+	// (see chainedCalls and startCallSide).
+	rpcWithCall     roundTrips
+	rawTCP, rawUnix roundTrips // the RPC over raw sockets
+}
+
 // side is one server of the round-trip phase, the bare echo or the router,
 // with its clients and what has been measured so far.
 type side struct {
-	name    string
-	srv     *child
-	msgs    int                                         // messages the server handles per round trip
-	rt      func(ctx context.Context, worker int) error // one round trip on worker's connection
+	name string
+	srv  *child
+	msgs int                                         // messages the server handles per round trip
+	rt   func(ctx context.Context, worker int) error // one round trip on worker's connection
+	// seq, when set, makes n sequential round trips on the first
+	// connection in place of rt, and returns their times.
+	seq     func(ctx context.Context, n int) ([]time.Duration, error)
+	noLoad  bool // sequential figures only
 	cleanup func()
 
 	lat     []time.Duration // sequential round trips
@@ -43,11 +61,12 @@ type side struct {
 // one after the other, then cfg.concurrency streams at once. It rotates
 // between the servers in cfg.rounds rounds, so that all see the same
 // machine however busy it is.
-func roundTripPhase(ctx context.Context, cfg *config) (echo, relay, rpc, rawTCP, rawUnix roundTrips) {
+func roundTripPhase(ctx context.Context, cfg *config) roundTripFigures {
 	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
 	defer cancel()
 	echoSide := startEcho(ctx, cfg)
-	sides := []*side{echoSide, startRelay(ctx, cfg, echoSide), startRPC(ctx, cfg, "ws"), startRPC(ctx, cfg, "rs"), startRPC(ctx, cfg, "unix")}
+	rpcSide := startRPC(ctx, cfg, "ws")
+	sides := []*side{echoSide, startRelay(ctx, cfg, echoSide), rpcSide, startCallSide(rpcSide), startRPC(ctx, cfg, "rs"), startRPC(ctx, cfg, "unix")}
 	defer func() {
 		for _, s := range sides {
 			s.close()
@@ -56,19 +75,27 @@ func roundTripPhase(ctx context.Context, cfg *config) (echo, relay, rpc, rawTCP,
 	for _, s := range sides {
 		s.warmUp(ctx, cfg)
 	}
-	perRound := (cfg.seqCalls + cfg.rounds - 1) / cfg.rounds
+	// The sequential round trips go in short batches, every side in turn,
+	// so that a ratio compares samples taken within milliseconds of each
+	// other, whatever the machine does meanwhile.
+	batches := cfg.rounds * seqBatchesPerRound
+	perBatch := (cfg.seqCalls + batches - 1) / batches
 	loadTime := cfg.duration / time.Duration(cfg.rounds)
 	for r := range cfg.rounds {
+		for b := range seqBatchesPerRound {
+			k := (r*seqBatchesPerRound + b) % len(sides)
+			for _, s := range append(slices.Clone(sides[k:]), sides[:k]...) {
+				s.sequential(ctx, perBatch)
+			}
+		}
 		k := r % len(sides)
 		order := append(slices.Clone(sides[k:]), sides[:k]...)
-		for _, s := range order {
-			s.sequential(ctx, perRound)
-		}
 		for _, s := range order {
 			s.load(ctx, cfg, loadTime)
 		}
 	}
-	return sides[0].figures(), sides[1].figures(), sides[2].figures(), sides[3].figures(), sides[4].figures()
+	return roundTripFigures{echo: sides[0].figures(), relay: sides[1].figures(), rpc: sides[2].figures(),
+		rpcWithCall: sides[3].figures(), rawTCP: sides[4].figures(), rawUnix: sides[5].figures()}
 }
 
 // startEcho starts the echo server and connects cfg.concurrency clients.
@@ -196,12 +223,66 @@ func startRPC(ctx context.Context, cfg *config, transport string) *side {
 	}
 	callers := sessions[1:]
 	args := wamp.List{1}
+	s.seq = chainedCalls(callers[0])
 	s.rt = func(ctx context.Context, i int) error {
 		r, err := callers[i].Call(ctx, procedure, args, nil)
 		if err == nil && len(r.Args) != 1 {
 			err = fmt.Errorf("the call returned %v, not its argument", r.Args)
 		}
 		return err
+	}
+	return s
+}
+
+// chainedCalls makes the sequential round trips of the router sides: each
+// call starts from the answer callback of the one before
+// (client.Session.CallFunc), on the goroutine that reads the caller's
+// session, as the echo's client writes and reads on one goroutine. A Call
+// instead waits on its own goroutine for the answer, which the reading
+// goroutine hands to it: a wake-up of another thread, which costs tens of
+// microseconds on a virtual machine and is the Go client's, not the
+// router's (see startCallSide).
+func chainedCalls(caller *client.Session) func(ctx context.Context, n int) ([]time.Duration, error) {
+	args := wamp.List{1}
+	return func(ctx context.Context, n int) ([]time.Duration, error) {
+		lat := make([]time.Duration, 0, n)
+		finished := make(chan error, 1)
+		var start time.Time
+		var answered func(*client.Result, error)
+		call := func() {
+			start = time.Now()
+			if err := caller.CallFunc(ctx, procedure, args, nil, answered); err != nil {
+				finished <- err
+			}
+		}
+		answered = func(r *client.Result, err error) {
+			lat = append(lat, time.Since(start))
+			if err == nil && len(r.Args) != 1 {
+				err = fmt.Errorf("the call returned %v, not its argument", r.Args)
+			}
+			if err != nil || len(lat) == n {
+				finished <- err
+				return
+			}
+			call()
+		}
+		call()
+		select {
+		case err := <-finished:
+			return lat, err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// startCallSide measures the sequential round trips of rpc's first caller
+// with Session.Call, the goroutine hand-off included (see chainedCalls).
+// It shares rpc's router and callers and has no concurrent figures.
+func startCallSide(rpc *side) *side {
+	s := &side{name: "router over ws with Session.Call", msgs: 4, srv: rpc.srv, err: rpc.err, noLoad: true}
+	if s.err == nil {
+		s.rt = rpc.rt
 	}
 	return s
 }
@@ -228,11 +309,20 @@ func (s *side) warmUp(ctx context.Context, cfg *config) {
 	if s.err != nil {
 		return
 	}
+	if s.seq != nil {
+		if _, err := s.seq(ctx, cfg.warmup); err != nil {
+			s.fail("warm-up", err)
+			return
+		}
+	}
 	for range cfg.warmup {
 		if err := s.rt(ctx, 0); err != nil {
 			s.fail("warm-up", err)
 			return
 		}
+	}
+	if s.noLoad {
+		return
 	}
 	each := max(cfg.warmup/10, 1)
 	s.fail("concurrent warm-up", parallel(ctx, cfg.concurrency, cfg.concurrency, func(ctx context.Context, w int) error {
@@ -250,6 +340,12 @@ func (s *side) sequential(ctx context.Context, n int) {
 	if s.err != nil {
 		return
 	}
+	if s.seq != nil {
+		lat, err := s.seq(ctx, n)
+		s.lat = append(s.lat, lat...)
+		s.fail("sequential round trip", err)
+		return
+	}
 	for range n {
 		t := time.Now()
 		if err := s.rt(ctx, 0); err != nil {
@@ -263,7 +359,7 @@ func (s *side) sequential(ctx context.Context, n int) {
 // load runs cfg.concurrency workers, each repeating round trips on its
 // own connection for d, and reads the server's CPU time around them.
 func (s *side) load(ctx context.Context, cfg *config, d time.Duration) {
-	if s.err != nil {
+	if s.err != nil || s.noLoad {
 		return
 	}
 	cpu0, err := s.srv.cpu(ctx)
@@ -305,16 +401,16 @@ func (s *side) figures() roundTrips {
 	if s.err != nil {
 		return roundTrips{err: fmt.Errorf("%s: %w", s.name, s.err)}
 	}
-	if s.n == 0 || len(s.lat) == 0 {
+	if len(s.lat) == 0 || (s.n == 0 && !s.noLoad) {
 		return roundTrips{err: fmt.Errorf("%s: no round trip measured", s.name)}
 	}
 	slices.Sort(s.lat)
-	return roundTrips{
-		p50:       percentile(s.lat, 50),
-		p99:       percentile(s.lat, 99),
-		rate:      float64(s.n) / s.elapsed.Seconds(),
-		cpuPerMsg: s.cpu / time.Duration(int64(s.msgs)*s.n),
+	f := roundTrips{p50: percentile(s.lat, 50), p99: percentile(s.lat, 99)}
+	if s.n > 0 {
+		f.rate = float64(s.n) / s.elapsed.Seconds()
+		f.cpuPerMsg = s.cpu / time.Duration(int64(s.msgs)*s.n)
 	}
+	return f
 }
 
 // percentile returns the nearest-rank p-th percentile of sorted durations.
