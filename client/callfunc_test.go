@@ -19,11 +19,19 @@ type outcome struct {
 // which fails the test if done runs twice.
 func callFunc(t *testing.T, s *Session, ctx context.Context, procedure wamp.URI, opts ...Option) <-chan outcome {
 	t.Helper()
+	ch, _ := callFuncCancel(t, s, ctx, procedure, opts...)
+	return ch
+}
+
+// callFuncCancel is callFunc that also returns CallFunc's cancel.
+func callFuncCancel(t *testing.T, s *Session, ctx context.Context, procedure wamp.URI, opts ...Option) (<-chan outcome, func()) {
+	t.Helper()
 	ch := make(chan outcome, 2)
-	if err := s.CallFunc(ctx, procedure, wamp.List{"x"}, nil, func(res *Result, err error) { ch <- outcome{res, err} }, opts...); err != nil {
+	cancel, err := s.CallFunc(ctx, procedure, wamp.List{"x"}, nil, func(res *Result, err error) { ch <- outcome{res, err} }, opts...)
+	if err != nil {
 		t.Fatalf("CallFunc: %v", err)
 	}
-	return ch
+	return ch, cancel
 }
 
 // once returns the single outcome on ch.
@@ -82,6 +90,38 @@ func TestCallFuncContext(t *testing.T) {
 	}
 }
 
+// CallFunc's cancel ends the call as a canceled ctx does: the router gets
+// CANCEL, done gets context.Canceled once, and a late answer is dropped;
+// after done, cancel does nothing.
+func TestCallFuncCancel(t *testing.T) {
+	s, r := joinWelcome(t, dealerWith("call_canceling"))
+	ch, cancel := callFuncCancel(t, s, context.Background(), "com.example.slow")
+	call := expect[*wamp.Call](r)
+	cancel()
+	if o := once(t, ch); !errors.Is(o.err, context.Canceled) {
+		t.Errorf("done(%+v, %v), want context.Canceled", o.res, o.err)
+	}
+	if c := expect[*wamp.Cancel](r); c.Request != call.Request || c.Options["mode"] != CancelKillNoWait {
+		t.Errorf("CANCEL = %+v, want request %d, mode %s", c, call.Request, CancelKillNoWait)
+	}
+	r.send(&wamp.ErrorMessage{RequestType: wamp.TypeCall, Request: call.Request, Details: wamp.Dict{}, Error: wamp.ErrCanceled})
+	cancel()
+	r.quiet()
+	if len(ch) != 0 {
+		t.Errorf("done ran again: %+v", <-ch)
+	}
+
+	// After the answer, cancel sends nothing and done runs once.
+	ch, cancel = callFuncCancel(t, s, context.Background(), "com.example.fast")
+	call = expect[*wamp.Call](r)
+	r.send(&wamp.Result{Request: call.Request, Details: wamp.Dict{}, Args: wamp.List{"y"}})
+	if o := once(t, ch); o.err != nil || !reflect.DeepEqual(o.res.Args, wamp.List{"y"}) {
+		t.Errorf("done(%+v, %v)", o.res, o.err)
+	}
+	cancel()
+	r.quiet()
+}
+
 // When the WAMP session ends, a call in flight gets its error.
 func TestCallFuncSessionEnds(t *testing.T) {
 	s, r := join(t, nil)
@@ -97,12 +137,12 @@ func TestCallFuncSessionEnds(t *testing.T) {
 func TestCallFuncRefuses(t *testing.T) {
 	s, _ := join(t, nil)
 	noop := func(*Result, error) { t.Error("done ran") }
-	if err := s.CallFunc(t.Context(), "com.example.p", nil, nil, noop, Progress(func(*Result) {})); err == nil {
+	if _, err := s.CallFunc(t.Context(), "com.example.p", nil, nil, noop, Progress(func(*Result) {})); err == nil {
 		t.Error("CallFunc took a Progress option")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := s.CallFunc(ctx, "com.example.p", nil, nil, noop); !errors.Is(err, context.Canceled) {
+	if _, err := s.CallFunc(ctx, "com.example.p", nil, nil, noop); !errors.Is(err, context.Canceled) {
 		t.Errorf("CallFunc with a canceled ctx: %v", err)
 	}
 }

@@ -197,7 +197,7 @@ func (l *link) send(m wamp.Message) error {
 type request struct {
 	typ   wamp.MessageType  // CALL, REGISTER, ...
 	id    wamp.ID           // set when sent
-	reply chan wamp.Message // capacity 1: the answer, maybe an *wamp.ErrorMessage
+	reply chan wamp.Message // capacity 1: the answer, maybe an *wamp.ErrorMessage; nil with done
 	// settle, when set, runs once under Session.mu when the request leaves
 	// the pending table: on the read loop with the answer, so that state
 	// (a new registration or subscription) is in place before the next

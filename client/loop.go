@@ -156,7 +156,9 @@ func (s *Session) start(ctx context.Context, l *link, req *request, build func(i
 // request's ID; it runs under s.mu, so it may read state that s.mu guards.
 // When the request cannot be sent, its settle runs with nil.
 func (s *Session) startOn(ctx context.Context, l *link, req *request, build func(id wamp.ID) wamp.Message) (*link, error) {
-	req.reply = make(chan wamp.Message, 1)
+	if req.done == nil {
+		req.reply = make(chan wamp.Message, 1)
+	}
 	s.mu.Lock()
 	var err error
 	switch {

@@ -276,19 +276,21 @@ func (s *Session) Call(ctx context.Context, procedure wamp.URI, args wamp.List, 
 // the error, once. A CALL that cannot be sent returns its error, and done
 // is not called. When ctx ends first, CallFunc's CANCEL goes out and done
 // receives ctx's error; [WithTimeout] works as with Call; [Progress] is
-// refused.
+// refused. The returned cancel does what the end of ctx does, with
+// context.Canceled, and nothing once done has run: a caller that cancels
+// its calls one by one need not make a context for each.
 //
 // done runs on the goroutine that reads the Session's messages, or on the
 // one that ends the Session or ctx: it must return at once. It may start
 // another CallFunc, which waits for no answer; any other request of the
 // Session needs a goroutine of its own.
-func (s *Session) CallFunc(ctx context.Context, procedure wamp.URI, args wamp.List, kwargs wamp.Dict, done func(*Result, error), opts ...Option) error {
+func (s *Session) CallFunc(ctx context.Context, procedure wamp.URI, args wamp.List, kwargs wamp.Dict, done func(*Result, error), opts ...Option) (cancel func(), err error) {
 	o, err := buildOptions("call", opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o.progress != nil {
-		return errors.New("client: CallFunc takes no Progress option: use Call")
+		return nil, errors.New("client: CallFunc takes no Progress option: use Call")
 	}
 	c := s.newCall(o)
 	var (
@@ -324,29 +326,32 @@ func (s *Session) CallFunc(ctx context.Context, procedure wamp.URI, args wamp.Li
 		mu.Lock()
 		defer mu.Unlock()
 		if finished {
-			return nil // the session ended while the CALL went out: done has its error
+			return func() {}, nil // the session ended while the CALL went out: done has its error
 		}
 		finished = true
-		return err
+		return nil, err
 	}
 	giveUp := func(err error) {
 		if s.cancelCall(l, c) {
 			finish(nil, err)
 		}
 	}
+	cancel = func() { giveUp(context.Canceled) }
 	mu.Lock()
 	defer mu.Unlock()
 	if finished {
-		return nil // answered already
+		return cancel, nil // answered already
 	}
-	stops = append(stops, context.AfterFunc(ctx, func() { giveUp(ctx.Err()) }))
+	if ctx.Done() != nil {
+		stops = append(stops, context.AfterFunc(ctx, func() { giveUp(ctx.Err()) }))
+	}
 	if o.timeout > 0 && !l.routerHas("dealer", "call_timeout") {
 		t := time.AfterFunc(o.timeout, func() {
 			giveUp(wamp.NewError(wamp.ErrTimeout, fmt.Sprintf("no result within %v", o.timeout)))
 		})
 		stops = append(stops, t.Stop)
 	}
-	return nil
+	return cancel, nil
 }
 
 // waitCall waits for the answer to c, sent on l, and runs its progress

@@ -405,16 +405,13 @@ func (b *bridge) drain([]js.Value) error { return nil }
 // result reaches the shim as "progress" with the request number.
 // cancel(req) cancels it.
 func (b *bridge) call(sid, req int, procedure string, payload []byte) {
-	ctx, cancel := context.WithCancel(context.Background())
-	b.mu.Lock()
-	b.calls[req] = cancel
-	b.mu.Unlock()
+	settled := false // guarded by b.mu
 	// end forgets the call and settles it in the page.
 	end := func(data []byte, err error) {
 		b.mu.Lock()
+		settled = true
 		delete(b.calls, req)
 		b.mu.Unlock()
-		cancel()
 		if err != nil {
 			b.notify("reject", req, encodeError(err))
 			return
@@ -439,14 +436,27 @@ func (b *bridge) call(sid, req int, procedure string, payload []byte) {
 	}
 	if !c.progress {
 		// CallFunc: the answer goes to the page from the goroutine that
-		// reads the session, with no goroutine of the call's own to wake.
-		if err := s.CallFunc(ctx, wamp.URI(procedure), c.args, c.kwargs, endWith, c.clientOptions(nil)...); err != nil {
+		// reads the session, with no goroutine of the call's own to wake,
+		// and no context to make: its cancel is enough for the page.
+		cancel, err := s.CallFunc(context.Background(), wamp.URI(procedure), c.args, c.kwargs, endWith, c.clientOptions(nil)...)
+		if err != nil {
 			end(nil, err)
+			return
 		}
+		b.mu.Lock()
+		if !settled {
+			b.calls[req] = cancel
+		}
+		b.mu.Unlock()
 		return
 	}
 	// A call that takes progressive results waits in Call, on a worker.
+	ctx, cancel := context.WithCancel(context.Background())
+	b.mu.Lock()
+	b.calls[req] = cancel
+	b.mu.Unlock()
 	b.workers.run(func() {
+		defer cancel()
 		onProgress := func(r *client.Result) {
 			data, err := encodeTriple(r.Args, r.Kwargs, r.Details)
 			if err != nil {

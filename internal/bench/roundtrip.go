@@ -251,7 +251,7 @@ func chainedCalls(caller *client.Session) func(ctx context.Context, n int) ([]ti
 		var answered func(*client.Result, error)
 		call := func() {
 			start = time.Now()
-			if err := caller.CallFunc(ctx, procedure, args, nil, answered); err != nil {
+			if _, err := caller.CallFunc(ctx, procedure, args, nil, answered); err != nil {
 				finished <- err
 			}
 		}
