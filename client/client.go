@@ -143,6 +143,10 @@ type link struct {
 	handlerCtx context.Context    // parent of invocation handler contexts
 	cancel     context.CancelFunc // cancels handlerCtx
 
+	// pushed tells that the transport pushes its messages (see readLoop):
+	// no goroutine reads the link. Set before the first message.
+	pushed atomic.Bool
+
 	// reading says what the goroutine reading the link does: reads, or
 	// runs a handler (see runInline). At most one goroutine reads: only
 	// the reader enters readerInHandler, and a goroutine whose handler
@@ -530,10 +534,19 @@ func (s *Session) drop(l *link, cause error, final wamp.Message) {
 	for _, req := range waiting {
 		req.done(nil, reqErr)
 	}
-	if final != nil {
-		sendWithin(l.send, final)
+	closeTransport := func() {
+		if final != nil {
+			sendWithin(l.send, final)
+		}
+		l.peer.Close()
 	}
-	l.peer.Close()
+	if l.pushed.Load() {
+		// drop may run inside a call from JavaScript, which must not
+		// wait: closing waits for the other side.
+		go closeTransport()
+	} else {
+		closeTransport()
+	}
 	l.cancel()
 	// Logged before l.done is closed: once the Session is done, its
 	// logger may be gone (a test's has).

@@ -4,26 +4,44 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
+	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/wamp"
 )
 
-// readLoop receives and routes every message of l until it ends.
+// readLoop receives and routes every message of l until it ends. In a
+// browser, a transport that can push its messages (transport.Pusher) has
+// them routed as they arrive, with no goroutine to wake: there, handlers
+// run on goroutines of their own, so routing never waits (see invoke), and
+// the end of the link closes the transport on a goroutine (see drop).
 func (s *Session) readLoop(l *link) {
+	if p, ok := l.peer.(transport.Pusher); ok && runtime.GOOS == "js" {
+		l.pushed.Store(true)
+		p.Push(func(m wamp.Message, err error) bool { return s.receive(l, m, err) })
+		return
+	}
 	for {
 		m, err := l.peer.Recv()
-		if err != nil {
-			if errors.Is(err, wamp.ErrInvalidMessage) {
-				s.protocolViolation(l, err.Error())
-			} else {
-				s.drop(l, fmt.Errorf("client: transport: %w", err), nil)
-			}
-			return
-		}
-		if !s.route(l, m) {
+		if !s.receive(l, m, err) {
 			return
 		}
 	}
+}
+
+// receive handles what l's transport received: a message, or the error
+// that ends it. It returns false when this goroutine must stop reading:
+// the WAMP session ended, or reading moved to another goroutine.
+func (s *Session) receive(l *link, m wamp.Message, err error) bool {
+	if err != nil {
+		if errors.Is(err, wamp.ErrInvalidMessage) {
+			s.protocolViolation(l, err.Error())
+		} else {
+			s.drop(l, fmt.Errorf("client: transport: %w", err), nil)
+		}
+		return false
+	}
+	return s.route(l, m)
 }
 
 // route handles one message on the read loop; it returns false when the

@@ -102,3 +102,16 @@ type NonBlockingSender interface {
 type ReadLimiter interface {
 	SetReadLimit(n int64)
 }
+
+// Pusher is implemented by peers that can hand each received message to a
+// function as it arrives, in place of Recv: in a browser, where messages
+// arrive through calls from JavaScript, this spares waking a goroutine
+// that waits in Recv.
+type Pusher interface {
+	// Push has deliver receive every message from now on, in order, and
+	// then, once, the error that ends the connection, as Recv would return
+	// them; deliver returns false to receive nothing more. deliver runs on
+	// whatever goroutine the transport receives on, and must not wait for
+	// anything. Push is called at most once, instead of Recv.
+	Push(deliver func(wamp.Message, error) bool)
+}

@@ -40,6 +40,7 @@ var (
 	_ transport.BatchSender = (*peer)(nil)
 	_ transport.Pinger      = (*peer)(nil)
 	_ transport.ReadLimiter = (*peer)(nil)
+	_ transport.Pusher      = (*peer)(nil)
 )
 
 func newPeer(ctx context.Context, drop func(), conn *wsjs.Conn, c codec.Codec, batched bool, readLimit int64, remoteAddr string) *peer {
@@ -151,7 +152,9 @@ func (p *peer) Recv() (wamp.Message, error) {
 		}
 		data, err := p.conn.Read(p.ctx)
 		if err != nil {
-			return nil, p.readError(err)
+			// No failed read leaves the connection usable.
+			p.Close()
+			return nil, readError(err)
 		}
 		if !p.batched {
 			return p.decode(data)
@@ -171,6 +174,33 @@ func (p *peer) Recv() (wamp.Message, error) {
 	return p.decode(data)
 }
 
+// Push has deliver receive the messages in place of Recv (see
+// transport.Pusher): each as the browser delivers it, decoded, a batch
+// one message at a time; then the error that Recv would return.
+func (p *peer) Push(deliver func(wamp.Message, error) bool) {
+	p.conn.Push(func(data []byte, err error) bool {
+		if err != nil {
+			// Closing waits for the close handshake: not here.
+			go p.Close()
+			deliver(nil, readError(err))
+			return false
+		}
+		if !p.batched {
+			return deliver(p.decode(data))
+		}
+		parts, err := codec.SplitBatch(p.codec, data)
+		if err != nil {
+			return deliver(nil, invalid(err))
+		}
+		for _, part := range parts {
+			if !deliver(p.decode(part)) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func (p *peer) decode(data []byte) (wamp.Message, error) {
 	m, err := p.codec.Decode(data)
 	if err != nil {
@@ -179,10 +209,8 @@ func (p *peer) decode(data []byte) (wamp.Message, error) {
 	return m, nil
 }
 
-// readError turns a failed read into the transport's errors and closes
-// the connection, which no failed read leaves usable.
-func (p *peer) readError(err error) error {
-	p.Close()
+// readError turns a failed read into the transport's errors.
+func readError(err error) error {
 	if errors.Is(err, wsjs.ErrMessageTooBig) {
 		return fmt.Errorf("websocket: recv: %w: %w", transport.ErrMessageTooBig, err)
 	}

@@ -5,8 +5,8 @@
 // library over net/http would bring the HTTP client and crypto/tls into the
 // binary for nothing: the browser does the handshake, TLS and framing.
 //
-// Received messages wait in a bounded queue; nothing here blocks a JS
-// callback.
+// Received messages wait in a bounded queue for Read, or go straight to a
+// function set with Push; nothing here blocks a JS callback.
 package wsjs
 
 import (
@@ -73,6 +73,12 @@ type Conn struct {
 	done  chan struct{} // closed by finish, after err is set
 	err   error
 	funcs []js.Func
+
+	// What Push set up, guarded by mu.
+	mu       sync.Mutex
+	push     func(data []byte, err error) bool // receives the messages in place of the queue
+	catching bool                              // Push still hands over what was queued: new messages queue behind
+	pushEnd  bool                              // push has had the end, or returned false
 }
 
 // Dial opens a WebSocket to url offering protocols and waits until it is
@@ -166,7 +172,7 @@ func deliver(num, n int32) {
 	c := conns.m[num]
 	conns.Unlock()
 	if data, ok := jsentry.Bytes(n); ok && c != nil {
-		c.queue(bytes.Clone(data))
+		c.take(bytes.Clone(data))
 	}
 	jsentry.Drain()
 }
@@ -185,21 +191,89 @@ func (c *Conn) receive(e js.Value) {
 		b = make([]byte, arr.Length())
 		js.CopyBytesToGo(b, arr)
 	}
-	c.queue(b)
+	c.take(b)
 }
 
-// queue queues a received message for Read, or fails the connection when
-// the message is over the limit or the queue is full.
-func (c *Conn) queue(b []byte) {
+// take hands a received message to the function set with Push, or queues
+// it for Read; it fails the connection when the message is over the limit
+// or the queue is full.
+func (c *Conn) take(b []byte) {
 	if limit := c.limit.Load(); limit >= 0 && int64(len(b)) > limit {
 		c.fail(fmt.Errorf("%w: %d bytes, over the limit of %d", ErrMessageTooBig, len(b), limit), "message too big")
 		return
 	}
-	select {
-	case c.msgs <- b:
-	default:
-		c.fail(fmt.Errorf("more than %d received messages unread", queueLength), "receive queue full")
+	c.mu.Lock()
+	push, ended := c.push, c.pushEnd
+	if push == nil || c.catching {
+		defer c.mu.Unlock()
+		if ended {
+			return // the receiver wants no more
+		}
+		select {
+		case c.msgs <- b:
+		default:
+			c.fail(fmt.Errorf("more than %d received messages unread", queueLength), "receive queue full")
+		}
+		return
 	}
+	c.mu.Unlock()
+	if !push(b, nil) {
+		c.stopPush()
+	}
+}
+
+// Push has f receive the messages in place of Read, in order: those
+// queued first, on the calling goroutine, then each as it arrives, on the
+// goroutine that JavaScript's call into Go runs on, which must not wait
+// for anything. Once the connection has ended, f gets the error that Read
+// would return, once. f returns false to receive nothing more.
+func (c *Conn) Push(f func(data []byte, err error) bool) {
+	c.mu.Lock()
+	c.push, c.catching = f, true
+	c.mu.Unlock()
+	for {
+		select {
+		case b := <-c.msgs:
+			if !f(b, nil) {
+				c.stopPush()
+				return
+			}
+			continue
+		default:
+		}
+		c.mu.Lock()
+		if len(c.msgs) == 0 {
+			c.catching = false
+			c.mu.Unlock()
+			break
+		}
+		c.mu.Unlock()
+	}
+	select {
+	case <-c.done:
+		c.pushEnded()
+	default:
+	}
+}
+
+// stopPush records that the receiver of Push wants no more.
+func (c *Conn) stopPush() {
+	c.mu.Lock()
+	c.push, c.pushEnd = nil, true
+	c.mu.Unlock()
+}
+
+// pushEnded gives the receiver of Push the end of the connection, once.
+func (c *Conn) pushEnded() {
+	c.mu.Lock()
+	push := c.push
+	if push == nil || c.catching || c.pushEnd {
+		c.mu.Unlock()
+		return
+	}
+	c.push, c.pushEnd = nil, true
+	c.mu.Unlock()
+	push(nil, c.err)
 }
 
 // fail closes the connection for a reason of this side's. Browsers accept
@@ -229,6 +303,7 @@ func (c *Conn) finish(err error) {
 		c.funcs = nil
 		close(c.done)
 	})
+	c.pushEnded()
 }
 
 // Subprotocol is the subprotocol that the server chose, "" for none.
