@@ -96,3 +96,44 @@ func brokenRouter(w http.ResponseWriter, r *http.Request) string {
 	}
 	return string(m)
 }
+
+// TestTimerSetInsideEntry: a timer that Go sets inside the shim's call
+// into Go fires on time. A router without call_timeout leaves the timeout
+// of a call to the client, which sets it while the call starts, inside
+// that entry; only Go's resume, which the shim runs soon after, gives such
+// a timer its JavaScript timeout.
+func TestTimerSetInsideEntry(t *testing.T) {
+	e := newEnv(t, envConfig{WebSocket: func(http.Handler) http.Handler {
+		return http.HandlerFunc(silentRouter)
+	}})
+	a := openTabs(t, "A")[0]
+	a.open(e.url("/test/harness.html"))
+	a.expect(connectJS(`transports: ['websocket'], retry: false`), `"websocket"`)
+	a.expect(`
+		const t0 = performance.now();
+		const err = await S.call('com.test.never', [], null, {timeout: 300}).catch((e) => e);
+		const ms = performance.now() - t0;
+		return [err.uri, ms >= 290 && ms < 2000];`,
+		`["wamp.error.timeout", true]`)
+}
+
+// silentRouter welcomes a client over WebSocket with JSON, announcing a
+// dealer with no features, and then answers nothing.
+func silentRouter(w http.ResponseWriter, r *http.Request) {
+	c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{"wamp.2.json"}})
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	if _, _, err := c.Read(r.Context()); err != nil {
+		return
+	}
+	if err := c.Write(r.Context(), ws.MessageText, []byte(`[2,1234,{"roles":{"broker":{},"dealer":{}}}]`)); err != nil {
+		return
+	}
+	for {
+		if _, _, err := c.Read(r.Context()); err != nil {
+			return
+		}
+	}
+}

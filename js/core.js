@@ -143,7 +143,6 @@ async function start(wasmUrl) {
   const { instance } = typeof WebAssembly.instantiateStreaming === 'function' && type === 'application/wasm'
     ? await WebAssembly.instantiateStreaming(resp, go.importObject)
     : await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject);
-  const entries = new Entries(instance.exports);
   // Entries must not run while Go runs (see Entries.inGo).
   const resume = go._resume.bind(go);
   go._resume = () => {
@@ -154,6 +153,7 @@ async function start(wasmUrl) {
       entries.inGo--;
     }
   };
+  const entries = new Entries(instance.exports, () => go._resume());
   // WebSockets that Go opens deliver their messages through an entry.
   globalThis.__wampkit_wsjs_attach = (ws, num) => {
     ws.onmessage = (e) => entries.message(num, e.data);
@@ -163,7 +163,6 @@ async function start(wasmUrl) {
   const exited = go.run(instance);
   const fns = globalThis.__wampkit_bridge;
   if (!fns) throw new Error(`wampkit: ${wasmUrl} did not start the wampkit bridge`);
-  entries.fns = fns;
   const bridge = new Bridge(fns, entries);
   exited.then(
     () => bridge.fail(new Error('wampkit: wamp.wasm exited')),
@@ -175,26 +174,25 @@ async function start(wasmUrl) {
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
-// drainDelay is how long after an entry Go is entered through the bridge's
-// drain, in ms: entries close together share one.
+// drainDelay is how long after an entry Go is resumed, in ms: entries
+// close together share one.
 const drainDelay = 4;
 
 // Entries calls the functions that wamp.wasm exports for the hot paths (a
 // call, a WebSocket message): numbers in, the data written into Go's
 // memory, a few microseconds where a call through syscall/js costs tens.
-// They run the goroutines they wake, but only an entry through syscall/js
-// gives Go's new timers their JavaScript timeouts: the bridge's drain,
-// drainDelay after an entry, off the calls' path.
+// They run the goroutines they wake, but only Go's resume, which its own
+// timeouts call, gives Go's new timers their JavaScript timeouts: the
+// drain resumes Go drainDelay after an entry, off the calls' path.
 class Entries {
-  constructor(exports) {
+  constructor(exports, resume) {
     this.exports = exports;
     this.inGo = 0; // how many calls into Go are under way
-    this.fns = null; // the bridge's functions, for drain
     this.draining = false;
     this.drain = () => {
       this.draining = false;
       try {
-        this.fns.drain();
+        resume();
       } catch (e) {
         report(e);
       }

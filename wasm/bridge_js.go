@@ -88,7 +88,6 @@ func (b *bridge) object() js.Value {
 	}
 	def("init", "f", b.init)
 	def("connect", "ns", b.connect)
-	def("drain", "", b.drain)
 	def("cancel", "n", b.cancel)
 	def("register", "nnssf", b.register)
 	def("unregister", "nnn", b.unregister)
@@ -394,11 +393,6 @@ func callEntry(sid, req, n, end int32) {
 	theBridge.call(int(sid), int(req), string(data[:n]), slices.Clone(data[n:]))
 	jsentry.Drain()
 }
-
-// drain is entered through js.FuncOf, soon after entries (see
-// jsentry): it does nothing, the entry itself runs what the entries left
-// and sets the timeouts of their timers.
-func (b *bridge) drain([]js.Value) error { return nil }
 
 // call calls a procedure; payload is [args, kwargs, options, local] (see
 // decodeCall) and the result [args, kwargs, details]. Each progressive

@@ -7,9 +7,9 @@
 // Chrome (syscall/js reads the event and each argument property by
 // property, every string through a TextEncoder). But it runs only the
 // function called: Drain then runs the goroutines that it made ready, and
-// the shim enters Go once more through a js.FuncOf soon after, off the
-// call's path, so that the timers set meanwhile get their JavaScript
-// timeouts (only such an entry schedules them).
+// the shim resumes Go soon after, off the call's path, as Go's own
+// timeouts do, so that the timers set meanwhile get their JavaScript
+// timeouts (only a resume schedules them: Go does when it goes idle).
 //
 // An entry must never wait for JavaScript (a promise, an event): the Go
 // runtime cannot pause inside it and the program would crash.
