@@ -54,8 +54,9 @@ var (
 	uint8Array = js.Global().Get("Uint8Array")
 )
 
-// Conn is one browser WebSocket. Read is for one goroutine at a time;
-// Write, Close and CloseNow may be called from any goroutine.
+// Conn is one browser WebSocket. Read is for one goroutine at a time, and
+// Push replaces it; Write, Close and CloseNow may be called from any
+// goroutine.
 type Conn struct {
 	num      int32    // in conns, when the shim delivers its messages
 	sendMem  js.Value // the shim's send(addr, length, binary), reading Go's memory; else undefined
@@ -203,21 +204,24 @@ func (c *Conn) take(b []byte) {
 		return
 	}
 	c.mu.Lock()
-	push, ended := c.push, c.pushEnd
+	push, queued := c.push, true
 	if push == nil || c.catching {
-		defer c.mu.Unlock()
-		if ended {
+		if c.pushEnd {
+			c.mu.Unlock()
 			return // the receiver wants no more
 		}
 		select {
 		case c.msgs <- b:
 		default:
-			c.fail(fmt.Errorf("more than %d received messages unread", queueLength), "receive queue full")
+			queued = false
 		}
-		return
+		push = nil
 	}
 	c.mu.Unlock()
-	if !push(b, nil) {
+	switch {
+	case !queued:
+		c.fail(fmt.Errorf("more than %d received messages unread", queueLength), "receive queue full")
+	case push != nil && !push(b, nil):
 		c.stopPush()
 	}
 }
@@ -317,6 +321,7 @@ func (c *Conn) SetReadLimit(n int64) { c.limit.Store(n) }
 // Read returns the next received message, text as its UTF-8 bytes. Once
 // the connection has ended it returns the messages still queued, then the
 // reason: a *CloseError when the other side or the browser closed it.
+// After Push, the messages go to Push's function instead.
 func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	select {
 	case b := <-c.msgs:
