@@ -178,6 +178,12 @@ const utf8Decoder = new TextDecoder();
 // close together share one.
 const drainDelay = 4;
 
+// Sizes of the buffer in Go's memory that entries' data go through: the
+// shim keeps using one of up to keptBuffer bytes (jsentry keeps it too)
+// and asks for at least minBuffer.
+const keptBuffer = 64 << 10;
+const minBuffer = 4 << 10;
+
 // Entries calls the functions that wamp.wasm exports for the hot paths (a
 // call, a WebSocket message): numbers in, the data written into Go's
 // memory, a few microseconds where a call through syscall/js costs tens.
@@ -188,6 +194,8 @@ class Entries {
   constructor(exports, resume) {
     this.exports = exports;
     this.inGo = 0; // how many calls into Go are under way
+    this.buffer = 0; // the address of Go's buffer for entries' data (see at)
+    this.size = 0; // its size, 0 when it is not kept
     this.draining = false;
     this.drain = () => {
       this.draining = false;
@@ -226,6 +234,18 @@ class Entries {
     return typeof data === 'string' ? data.length * 3 : data.byteLength;
   }
 
+  // at returns the address of room bytes in Go's memory for an entry's
+  // data: the buffer of the entries before when it is large enough, else
+  // one that Go makes, and keeps until it is asked for another unless it
+  // is over keptBuffer (see jsentry).
+  at(room) {
+    if (room <= this.size) return this.buffer;
+    const size = room <= keptBuffer ? Math.max(room, minBuffer) : room;
+    const ptr = this.exports.wampkit_buffer(size) >>> 0;
+    [this.buffer, this.size] = size <= keptBuffer ? [ptr, size] : [0, 0];
+    return ptr;
+  }
+
   // call starts call req of session sid (see the bridge's call).
   call(sid, req, procedure, payload) {
     if (this.inGo > 0) {
@@ -233,7 +253,7 @@ class Entries {
       return;
     }
     const room = this.room(procedure) + this.room(payload);
-    const ptr = this.exports.wampkit_buffer(room) >>> 0;
+    const ptr = this.at(room);
     const n = this.write(ptr, room, 0, procedure);
     const end = this.write(ptr, room, n, payload);
     this.enter(() => this.exports.wampkit_call(sid, req, n, end));
@@ -247,7 +267,7 @@ class Entries {
     }
     try {
       const room = this.room(data);
-      const ptr = this.exports.wampkit_buffer(room) >>> 0;
+      const ptr = this.at(room);
       this.enter(() => this.exports.wampkit_wsjs_message(num, this.write(ptr, room, 0, data)));
     } catch (e) {
       report(e);

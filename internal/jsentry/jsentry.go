@@ -21,19 +21,21 @@ import (
 	"unsafe"
 )
 
-// Sizes of the buffer that JavaScript writes into.
+// Sizes of the buffer that JavaScript writes into; the shim mirrors them.
 const (
 	keptBuffer = 64 << 10 // kept between entries
 	minBuffer  = 4 << 10
 )
 
-// buf is where JavaScript writes the data of an entry: it asks Buffer for
-// room, writes, and calls the entry, which reads it with Bytes and copies
-// what it keeps. JavaScript runs one entry at a time, so one buffer does.
+// buf is where JavaScript writes the data of an entry: it asks buffer for
+// room (once, and again only when it needs more), writes, and calls the
+// entry, which reads it with Bytes and copies what it keeps. JavaScript
+// runs one entry at a time, so one buffer does.
 var buf []byte
 
 // buffer returns the address of at least n bytes for JavaScript to write
-// into, valid until the next call of buffer. A buffer grown past
+// into, valid until the next call of buffer: the shim writes the data of
+// every entry there until it needs more room. A buffer grown past
 // keptBuffer for a large message is dropped at the next small one.
 //
 //go:wasmexport wampkit_buffer
