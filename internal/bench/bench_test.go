@@ -36,6 +36,7 @@ func TestShortRun(t *testing.T) {
 	cfg.sessions = 100
 	cfg.pageLoads = 2
 	cfg.browserCalls = 40
+	cfg.browserWarm = 20
 	cfg.progress = t.Output()
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
@@ -46,8 +47,8 @@ func TestShortRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 24 {
-		t.Fatalf("got %d rows, want 24", len(rows))
+	if len(rows) != 25 {
+		t.Fatalf("got %d rows, want 25", len(rows))
 	}
 	for _, r := range rows {
 		if r.err != nil {

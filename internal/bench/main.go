@@ -65,6 +65,11 @@ type config struct {
 
 	pageLoads    int // page loads per client and transport, for the join time
 	browserCalls int // sequential calls measured per caller and transport in the page
+	// browserWarm is how many calls each WebSocket caller in the page
+	// makes before the measured ones: meanwhile V8 compiles the hot
+	// functions of wamp.wasm with its optimizing tier, on threads that
+	// take this machine's CPU from the router and the callee.
+	browserWarm int
 
 	check      bool   // exit 1 when a target fails
 	profileDir string // where children write CPU profiles; empty for none
@@ -88,6 +93,7 @@ func fullConfig() config {
 
 		pageLoads:    10,
 		browserCalls: 1000,
+		browserWarm:  2000,
 
 		progress: io.Discard,
 	}
@@ -105,6 +111,7 @@ func shortConfig() config {
 	c.sessions = 1000
 	c.pageLoads = 5
 	c.browserCalls = 300
+	c.browserWarm = 1500
 	return c
 }
 
@@ -119,7 +126,7 @@ func (c *config) validate() error {
 	}{
 		{"warm-up", c.warmup}, {"calls", c.seqCalls}, {"concurrency", c.concurrency}, {"rounds", c.rounds},
 		{"subscribers", c.subscribers}, {"events", c.events}, {"sessions", c.sessions},
-		{"page loads", c.pageLoads}, {"browser calls", c.browserCalls},
+		{"page loads", c.pageLoads}, {"browser calls", c.browserCalls}, {"browser warm-up calls", c.browserWarm},
 	} {
 		if v.n < 1 {
 			return fmt.Errorf("%s must be at least 1, not %d", v.name, v.n)

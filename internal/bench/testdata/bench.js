@@ -13,13 +13,16 @@
 //   benchOpen(transports)   joins a wasm session and an Autobahn|JS session
 //                           over each transport; checks one call of each;
 //                           returns {callers, resolution} (of performance.now(), ms)
+//   benchWarm(n, transport) n calls from each caller over transport, in
+//                           turns, recorded apart (the warm-up)
 //   benchRound(n, first, record)
 //                           n sequential calls from each caller, the callers
 //                           taken in turn starting at index first; record
 //                           false for a warm-up
-//   benchStats()            per caller: {client, transport, n, p50, p99, goP50} in ms;
-//                           goP50 is the median time spent in Go per call
-//                           (0 for Autobahn|JS)
+//   benchStats()            per caller: {client, transport, n, p50, p99, goP50,
+//                           warmP50} in ms; goP50 is the median time spent in
+//                           Go per call (0 for Autobahn|JS), warmP50 the
+//                           median of benchWarm's calls (0 without)
 //   benchCalls(i, n)        n sequential calls from caller i, not recorded
 //                           (for a profile of one client and transport)
 //   benchLeave()            ends every session
@@ -164,6 +167,7 @@ function open(client, transport) {
 let callers = [];
 const latencies = new Map(); // caller -> round trips in ms
 const goTimes = new Map(); // caller -> time in Go per call, in ms
+const warmLatencies = new Map(); // caller -> round trips of the warm-up, in ms
 
 async function benchOpen(transports) {
   for (const transport of transports) {
@@ -193,6 +197,23 @@ function timerResolution() {
     }
   }
   return step;
+}
+
+// benchWarm makes n calls from each caller over transport, in batches of
+// 50 in turns, and records their round trips apart.
+async function benchWarm(n, transport) {
+  const cs = callers.filter((c) => c.transport === transport);
+  for (const c of cs) warmLatencies.set(c, []);
+  for (let done = 0; done < n; done += 50) {
+    for (const c of cs) {
+      const lat = warmLatencies.get(c);
+      for (let k = done; k < Math.min(done + 50, n); k++) {
+        const t = performance.now();
+        await c.call();
+        lat.push(performance.now() - t);
+      }
+    }
+  }
 }
 
 async function benchRound(n, first, record) {
@@ -229,6 +250,7 @@ function benchStats() {
   return callers.map((c) => {
     const lat = latencies.get(c).slice().sort((a, b) => a - b);
     const inGo = goTimes.get(c).slice().sort((a, b) => a - b);
+    const warm = (warmLatencies.get(c) ?? []).slice().sort((a, b) => a - b);
     return {
       client: c.client,
       transport: c.transport,
@@ -236,6 +258,7 @@ function benchStats() {
       p50: percentile(lat, 50),
       p99: percentile(lat, 99),
       goP50: percentile(inGo, 50),
+      warmP50: percentile(warm, 50),
     };
   });
 }
@@ -248,7 +271,7 @@ async function benchLeave() {
   await Promise.all(cs.map((c) => c.leave()));
 }
 
-Object.assign(window, { benchOpen, benchRound, benchCalls, benchStats, benchLeave });
+Object.assign(window, { benchOpen, benchWarm, benchRound, benchCalls, benchStats, benchLeave });
 
 const query = new URLSearchParams(location.search);
 if (query.has('client')) {
