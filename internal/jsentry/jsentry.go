@@ -70,7 +70,7 @@ func Addr(b []byte) int {
 }
 
 // drainRounds bounds Drain, should goroutines keep each other busy: the
-// shim's later js.FuncOf entry runs what is left.
+// shim's later resume of Go runs what is left.
 const drainRounds = 1000
 
 // runnable reads how many goroutines wait to run.
