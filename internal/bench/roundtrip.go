@@ -83,19 +83,22 @@ func roundTripPhase(ctx context.Context, cfg *config) roundTripFigures {
 	loadTime := cfg.duration / time.Duration(cfg.rounds)
 	for r := range cfg.rounds {
 		for b := range seqBatchesPerRound {
-			k := (r*seqBatchesPerRound + b) % len(sides)
-			for _, s := range append(slices.Clone(sides[k:]), sides[:k]...) {
+			for _, s := range rotated(sides, r*seqBatchesPerRound+b) {
 				s.sequential(ctx, perBatch)
 			}
 		}
-		k := r % len(sides)
-		order := append(slices.Clone(sides[k:]), sides[:k]...)
-		for _, s := range order {
+		for _, s := range rotated(sides, r) {
 			s.load(ctx, cfg, loadTime)
 		}
 	}
 	return roundTripFigures{echo: sides[0].figures(), relay: sides[1].figures(), rpc: sides[2].figures(),
 		rpcWithCall: sides[3].figures(), rawTCP: sides[4].figures(), rawUnix: sides[5].figures()}
+}
+
+// rotated returns sides in turn, starting at the k-th (modulo their number).
+func rotated(sides []*side, k int) []*side {
+	k %= len(sides)
+	return append(slices.Clone(sides[k:]), sides[:k]...)
 }
 
 // startEcho starts the echo server and connects cfg.concurrency clients.
