@@ -214,11 +214,13 @@ func merge(ws ...window) window {
 	return m
 }
 
-// verdict is the "others unaffected" row of a case.
-func (c *control) verdict(caseName string, base window) row {
+// verdict is the "others unaffected" row of a case; cpu says how busy the
+// machine and the router were over the group's window.
+func (c *control) verdict(caseName string, base window, cpu func() string) row {
 	// A case over in less than a few call intervals would leave the group
 	// no time to call at all: wait for a few rounds.
 	time.Sleep(3 * controlInterval)
+	use := cpu()
 	w := merge(append(c.kept, c.take())...)
 	c.kept = nil
 	limit := max(2*base.p99, controlFloor)
@@ -226,6 +228,7 @@ func (c *control) verdict(caseName string, base window) row {
 	if w.err != nil {
 		fig += "; " + w.err.Error()
 	}
+	fig += "; " + use
 	if !c.latencyJudged {
 		return row{caseName, "others: " + fig, fmt.Sprintf("0 errors (p99 judged in the full run, <= %v)", limit.Round(10*time.Microsecond)),
 			w.errs == 0 && w.calls > 0}

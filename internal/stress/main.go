@@ -137,17 +137,21 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 			continue
 		}
 		var base window
+		var cpuFrom cpuSample
 		if c.control {
 			base = ctl.baseline(time.Second)
 			r.judged = ctl
+			cpuFrom = sampleCPU(r.cmd.Process.Pid)
 		}
+		judgedFrom := time.Now()
 		got := prefix(name, c.run(e))
 		r.judged = nil
 		if c.control {
-			// A window of at least a second, so that the control group
-			// has calls to judge by.
-			time.Sleep(time.Second - time.Since(cs))
-			got = append(got, ctl.verdict(name, base))
+			// A window of at least a second after the baseline, so that
+			// the control group has calls to judge by (500, whose p99 is
+			// the fifth slowest).
+			time.Sleep(time.Second - time.Since(judgedFrom))
+			got = append(got, ctl.verdict(name, base, func() string { return cpuUse(cpuFrom, sampleCPU(r.cmd.Process.Pid)) }))
 		}
 		if !r.alive() {
 			got = append(got, row{name, "router process exited: " + fmt.Sprint(r.cmd.ProcessState), "0 crashes", false})

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cpuSample is a reading of where this machine's CPU time went: its CPUs'
+// busy and idle time (/proc/stat) and the router process's own time
+// (/proc/PID/stat), in clock ticks, with the wall time of the reading.
+type cpuSample struct {
+	at         time.Time
+	busy, idle int64
+	router     int64
+	ok         bool
+}
+
+// clockTick is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// sampleCPU reads the machine's CPU times and the router's.
+func sampleCPU(routerPID int) cpuSample {
+	s := cpuSample{at: time.Now()}
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return s
+	}
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return s
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			s.idle += n
+		} else if i < 8 { // user nice system (idle iowait) irq softirq steal; guest time is in user already
+			s.busy += n
+		}
+	}
+	pstat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", routerPID))
+	if err != nil {
+		return s
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are the 12th and 13th of them.
+	_, rest, _ := strings.Cut(string(pstat), ") ")
+	pf := strings.Fields(rest)
+	if len(pf) < 13 {
+		return s
+	}
+	ut, err1 := strconv.ParseInt(pf[11], 10, 64)
+	st, err2 := strconv.ParseInt(pf[12], 10, 64)
+	s.router = ut + st
+	s.ok = err1 == nil && err2 == nil
+	return s
+}
+
+// cpuUse says how busy the machine was between two samples, and how many
+// cores the router used.
+func cpuUse(a, b cpuSample) string {
+	if !a.ok || !b.ok {
+		return "CPU use unknown"
+	}
+	total := (b.busy - a.busy) + (b.idle - a.idle)
+	wall := b.at.Sub(a.at)
+	if total <= 0 || wall <= 0 {
+		return "CPU use unknown"
+	}
+	busy := 100 * float64(b.busy-a.busy) / float64(total)
+	cores := float64(time.Duration(b.router-a.router)*clockTick) / float64(wall)
+	return fmt.Sprintf("over these %.1fs the machine %.0f%% busy, the router %.2f cores", wall.Seconds(), busy, cores)
+}
