@@ -33,6 +33,9 @@ const (
 	// maxPending is how many encoded bytes Send queues before it waits for
 	// the sender to catch up.
 	maxPending = 1 << 20
+	// receiveGrace is how long Close waits, once the server has taken the
+	// close request, for the pending receive to end before it cancels it.
+	receiveGrace = time.Second
 )
 
 // postFunc sends one POST and returns the status and at most limit bytes
@@ -64,12 +67,13 @@ type client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	outReady   chan struct{} // wakes the sender
-	outSpace   chan struct{} // wakes a Send waiting for room
-	inReady    chan struct{} // wakes Recv
-	inFree     chan struct{} // tells the receiver Recv emptied the inbox
-	done       chan struct{} // closed when closed becomes true
-	senderDone chan struct{}
+	outReady     chan struct{} // wakes the sender
+	outSpace     chan struct{} // wakes a Send waiting for room
+	inReady      chan struct{} // wakes Recv
+	inFree       chan struct{} // tells the receiver Recv emptied the inbox
+	done         chan struct{} // closed when closed becomes true
+	senderDone   chan struct{}
+	receiverDone chan struct{}
 
 	mu       sync.Mutex
 	out      [][]byte
@@ -121,20 +125,21 @@ func dial(ctx context.Context, baseURL string, cfg clientConfig) (*client, error
 	}
 
 	c := &client{
-		url:        base + "/" + url.PathEscape(or.Transport),
-		codec:      cd,
-		batched:    batched,
-		ctype:      contentType(cd),
-		info:       info(cd, batched, u.Host),
-		post:       cfg.post,
-		timeout:    cfg.timeout,
-		readLimit:  cfg.readLimit,
-		outReady:   make(chan struct{}, 1),
-		outSpace:   make(chan struct{}, 1),
-		inReady:    make(chan struct{}, 1),
-		inFree:     make(chan struct{}, 1),
-		done:       make(chan struct{}),
-		senderDone: make(chan struct{}),
+		url:          base + "/" + url.PathEscape(or.Transport),
+		codec:        cd,
+		batched:      batched,
+		ctype:        contentType(cd),
+		info:         info(cd, batched, u.Host),
+		post:         cfg.post,
+		timeout:      cfg.timeout,
+		readLimit:    cfg.readLimit,
+		outReady:     make(chan struct{}, 1),
+		outSpace:     make(chan struct{}, 1),
+		inReady:      make(chan struct{}, 1),
+		inFree:       make(chan struct{}, 1),
+		done:         make(chan struct{}),
+		senderDone:   make(chan struct{}),
+		receiverDone: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Go(c.sendLoop)
@@ -286,6 +291,20 @@ func (c *client) Close() error {
 		case status != 204 && status != 404:
 			err = fmt.Errorf("longpoll: close: HTTP %d: %s", status, reason(resp))
 		}
+		if perr == nil {
+			// The server ends the pending receive as it closes the
+			// transport; let it end by itself. Canceling a request whose
+			// answer is on its way is not safe: net/http may already have
+			// handed its connection to another request, of this or another
+			// transport sharing the http.Client, and canceling closes that
+			// connection under it ("context canceled").
+			t := time.NewTimer(receiveGrace)
+			select {
+			case <-c.receiverDone:
+			case <-t.C:
+			}
+			t.Stop()
+		}
 	}
 	c.cancel()
 	c.wg.Wait()
@@ -379,6 +398,7 @@ func (c *client) takeLocked() []byte {
 // messages, waits until Recv took them all, so that a client that does not
 // read stops polling instead of buffering without bound.
 func (c *client) receiveLoop() {
+	defer close(c.receiverDone)
 	for {
 		status, body, err := c.request("receive", nil)
 		c.mu.Lock()

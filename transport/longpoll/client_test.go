@@ -264,6 +264,38 @@ func TestClientIdleAndLeaks(t *testing.T) {
 	})
 }
 
+func TestClientCloseLetsReceiveEnd(t *testing.T) {
+	// Close does not cancel the pending receive: the server ends it as it
+	// closes the transport. Canceling a request whose answer is on its way
+	// can make net/http close a connection it has already handed to
+	// another request, which then fails with "context canceled".
+	synctest.Test(t, func(t *testing.T) {
+		ts := newTestServer(t, nil)
+		var canceled atomic.Int32
+		post := memoryPost(ts)
+		cp, err := dial(t.Context(), "http://wamp.test/lp", clientConfig{protocols: []string{"wamp.2.json"},
+			post: func(ctx context.Context, url, contentType string, body []byte, limit int64) (int, []byte, error) {
+				status, resp, err := post(ctx, url, contentType, body, limit)
+				if strings.HasSuffix(url, "/receive") && ctx.Err() != nil {
+					canceled.Add(1)
+				}
+				return status, resp, err
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-ts.peers
+		synctest.Wait() // the receive is pending
+		if err := cp.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n := canceled.Load(); n != 0 {
+			t.Errorf("%d receive requests canceled by Close, want 0", n)
+		}
+		ts.h.Close()
+	})
+}
+
 func TestClientRecvBackpressure(t *testing.T) {
 	// A client that does not call Recv stops polling: the router's queue,
 	// not the client, holds what it sends.
