@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -199,25 +200,62 @@ func (r *Router) pingLoop() {
 	defer close(r.pingsDone)
 	t := time.NewTicker(r.cfg.PingInterval)
 	defer t.Stop()
+	pause := time.NewTimer(pingStep)
+	pause.Stop()
 	for {
 		select {
 		case <-r.stopPings:
 			return
 		case <-t.C:
 		}
-		for _, s := range r.snapshot() {
-			p, ok := s.peer.(transport.Pinger)
-			if !ok {
-				continue
+		// A connection that has not joined yet has its HELLO deadline,
+		// and is not pinged.
+		sessions := slices.DeleteFunc(r.snapshot(), func(s *session) bool { return !s.established.Load() })
+		// The round is spread over at most three quarters of the
+		// interval, in batches of at least pingBatch sessions pingStep
+		// apart: a goroutine for each of 10,000 sessions at once would
+		// hold up every session's messages for a tenth of a second.
+		steps := max(1, int(r.cfg.PingInterval*3/4/pingStep))
+		per := max(pingBatch, (len(sessions)+steps-1)/steps)
+		for len(sessions) > 0 {
+			n := min(per, len(sessions))
+			for _, s := range sessions[:n] {
+				r.ping(s)
 			}
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), r.cfg.PingTimeout)
-				defer cancel()
-				if err := p.Ping(ctx); err != nil && !s.q.isClosed() {
-					s.logger().Info("closing session: ping failed", "err", err)
-					s.peer.Close()
-				}
-			}()
+			sessions = sessions[n:]
+			if len(sessions) == 0 {
+				break
+			}
+			pause.Reset(pingStep)
+			select {
+			case <-r.stopPings:
+				return
+			case <-pause.C:
+			}
 		}
 	}
+}
+
+// The pacing of a ping round: batches of at least pingBatch sessions,
+// pingStep apart.
+const (
+	pingBatch = 64
+	pingStep  = 10 * time.Millisecond
+)
+
+// ping pings s, if its transport can, on a goroutine of its own that waits
+// for the pong, and closes the session when none comes within PingTimeout.
+func (r *Router) ping(s *session) {
+	p, ok := s.peer.(transport.Pinger)
+	if !ok {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.PingTimeout)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil && !s.q.isClosed() {
+			s.logger().Info("closing session: ping failed", "err", err)
+			s.peer.Close()
+		}
+	}()
 }

@@ -2,9 +2,13 @@ package server
 
 import (
 	"context"
+	"maps"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/wamp"
 )
 
@@ -148,4 +152,53 @@ func TestRealmsAreIsolated(t *testing.T) {
 	b.expectError(wamp.TypeCall, 1, wamp.ErrNoSuchProcedure)
 	// The same URI registers independently in the other realm.
 	b.register("com.example.proc", nil)
+}
+
+// pingPeer is a router-side peer that answers pings at once and records
+// when each came.
+type pingPeer struct {
+	transport.Peer
+	pinged func()
+}
+
+func (p *pingPeer) Ping(context.Context) error {
+	p.pinged()
+	return nil
+}
+
+func TestPingRoundIsPaced(t *testing.T) {
+	// A round pings the joined sessions in batches of pingBatch, pingStep
+	// apart, instead of all at once; a connection that has not joined is
+	// left to its HELLO deadline.
+	synctest.Test(t, func(t *testing.T) {
+		r := newTestRouter(t, Config{PingInterval: time.Second, PingTimeout: time.Second})
+		start := time.Now()
+		var mu sync.Mutex
+		at := map[time.Duration]int{}
+		wrap := func(p transport.Peer) transport.Peer {
+			return &pingPeer{Peer: p, pinged: func() {
+				mu.Lock()
+				at[time.Since(start)]++
+				mu.Unlock()
+			}}
+		}
+		const joined = 3*pingBatch + 8
+		for range joined {
+			joinRaw(connectWrapped(t, r, wrap), "realm1", allRoles)
+		}
+		connectWrapped(t, r, wrap) // never says HELLO
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		want := map[time.Duration]int{
+			time.Second:              pingBatch,
+			time.Second + pingStep:   pingBatch,
+			time.Second + 2*pingStep: pingBatch,
+			time.Second + 3*pingStep: 8,
+		}
+		if !maps.Equal(at, want) {
+			t.Errorf("pings at %v, want %v", at, want)
+		}
+	})
 }
