@@ -309,11 +309,20 @@ func (c *conn) serveSend(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	limit := c.readLimit
 	c.mu.Unlock()
+	tooBig := func() {
+		c.deliver([]inbound{{err: fmt.Errorf("longpoll: send body over %d bytes: %w", limit, transport.ErrMessageTooBig)}}, true)
+		statusError(w, http.StatusRequestEntityTooLarge, "message over %d bytes", limit)
+	}
+	if r.ContentLength > limit {
+		// Refused on its announced length, unread: net/http closes the
+		// connection rather than read the rest.
+		tooBig()
+		return
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			c.deliver([]inbound{{err: fmt.Errorf("longpoll: send body over %d bytes: %w", limit, transport.ErrMessageTooBig)}}, true)
-			statusError(w, http.StatusRequestEntityTooLarge, "message over %d bytes", limit)
+			tooBig()
 			return
 		}
 		signal(c.inFree)

@@ -3,10 +3,13 @@
 package longpoll
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"regexp"
 	"strings"
@@ -162,6 +165,25 @@ func TestSendStatus(t *testing.T) {
 	}
 	if r := ts.post(t, "/lp/"+id+"/send", encode(t, codec.JSON, hello)); r.status != http.StatusNotFound {
 		t.Fatalf("send after close: HTTP %d, want 404", r.status)
+	}
+}
+
+func TestSendOverLimitWithoutLength(t *testing.T) {
+	// A body that announces no length is read up to the limit, then
+	// refused as one that announces too much is: 413 and ErrMessageTooBig.
+	ts := newTestServer(t, &Config{ReadLimit: 1000})
+	id := ts.open(t, "wamp.2.json")
+	p := ts.peer(t)
+	big := encode(t, codec.JSON, &wamp.Publish{Request: 1, Options: wamp.Dict{}, Topic: "t", Args: wamp.List{strings.Repeat("x", 1000)}})
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "http://wamp.test/lp/"+id+"/send", io.MultiReader(bytes.NewReader(big)))
+	req.ContentLength = -1
+	rec := httptest.NewRecorder()
+	ts.mux.ServeHTTP(rec, req)
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("big send of unknown length: HTTP %d, want 413", rec.Code)
+	}
+	if _, err := recvWithin(t, p, 5*time.Second); !errors.Is(err, transport.ErrMessageTooBig) {
+		t.Fatalf("Recv after big send: %v, want ErrMessageTooBig", err)
 	}
 }
 
