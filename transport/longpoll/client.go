@@ -33,9 +33,9 @@ const (
 	// maxPending is how many encoded bytes Send queues before it waits for
 	// the sender to catch up.
 	maxPending = 1 << 20
-	// receiveGrace is how long Close waits, once the server has taken the
-	// close request, for the pending receive to end before it cancels it.
-	receiveGrace = time.Second
+	// requestGrace is how long Close lets the requests still out end by
+	// themselves before it cancels them.
+	requestGrace = time.Second
 )
 
 // postFunc sends one POST and returns the status and at most limit bytes
@@ -75,12 +75,13 @@ type client struct {
 	senderDone   chan struct{}
 	receiverDone chan struct{}
 
-	mu       sync.Mutex
-	out      [][]byte
-	outBytes int
-	in       []inbound
-	closed   bool
-	cause    error // why it failed; nil after a plain Close
+	mu          sync.Mutex
+	out         [][]byte
+	outBytes    int
+	in          []inbound
+	closed      bool  // by Close or by a failure
+	closeCalled bool  // Close has run or runs
+	cause       error // why it failed; nil after a plain Close
 }
 
 func dial(ctx context.Context, baseURL string, cfg clientConfig) (*client, error) {
@@ -269,20 +270,26 @@ func (c *client) Recv() (wamp.Message, error) {
 // Close posts what Send queued, tells the server, and stops both loops.
 func (c *client) Close() error {
 	c.mu.Lock()
-	if c.closed {
+	if c.closeCalled {
 		c.mu.Unlock()
 		c.wg.Wait()
 		return nil
 	}
-	c.closed = true
-	close(c.done)
-	c.mu.Unlock()
-
-	<-c.senderDone
-	var err error
-	c.mu.Lock()
+	c.closeCalled = true
+	if !c.closed {
+		c.closed = true
+		close(c.done)
+	}
 	failed := c.cause != nil
 	c.mu.Unlock()
+
+	var err error
+	if !failed {
+		<-c.senderDone // it posts what Send queued first
+		c.mu.Lock()
+		failed = c.cause != nil
+		c.mu.Unlock()
+	}
 	if !failed {
 		status, resp, perr := c.request("close", nil)
 		switch {
@@ -291,21 +298,23 @@ func (c *client) Close() error {
 		case status != 204 && status != 404:
 			err = fmt.Errorf("longpoll: close: HTTP %d: %s", status, reason(resp))
 		}
-		if perr == nil {
-			// The server ends the pending receive as it closes the
-			// transport; let it end by itself. Canceling a request whose
-			// answer is on its way is not safe: net/http may already have
-			// handed its connection to another request, of this or another
-			// transport sharing the http.Client, and canceling closes that
-			// connection under it ("context canceled").
-			t := time.NewTimer(receiveGrace)
-			select {
-			case <-c.receiverDone:
-			case <-t.C:
-			}
-			t.Stop()
-		}
 	}
+	// The requests still out end by themselves for a moment: the server
+	// ends the pending receive as it closes the transport. Canceling a
+	// request whose answer is on its way is not safe: net/http may already
+	// have handed its connection to another request, of this or another
+	// transport sharing the http.Client, and canceling closes that
+	// connection under it ("context canceled").
+	t := time.NewTimer(requestGrace)
+	for _, done := range []chan struct{}{c.senderDone, c.receiverDone} {
+		select {
+		case <-done:
+			continue
+		case <-t.C:
+		}
+		break
+	}
+	t.Stop()
 	c.cancel()
 	c.wg.Wait()
 	return err
@@ -322,7 +331,8 @@ func (c *client) errLocked() error {
 	return transport.ErrClosed
 }
 
-// fail closes the client because of err and aborts its requests.
+// fail closes the client because of err. Send and Recv report err from
+// now on; Close ends what is still out.
 func (c *client) fail(err error) {
 	c.mu.Lock()
 	if c.cause == nil {
@@ -333,7 +343,7 @@ func (c *client) fail(err error) {
 		close(c.done)
 	}
 	c.mu.Unlock()
-	c.cancel()
+	// The other loop's request, if one is out, is not canceled: see Close.
 }
 
 // sendLoop posts queued messages, one per request or batched. After Close

@@ -296,6 +296,40 @@ func TestClientCloseLetsReceiveEnd(t *testing.T) {
 	})
 }
 
+func TestClientCloseAfterFailure(t *testing.T) {
+	// A failed send does not cancel the receive that is out (see
+	// TestClientCloseLetsReceiveEnd); Close ends it after requestGrace.
+	synctest.Test(t, func(t *testing.T) {
+		post := func(ctx context.Context, url, contentType string, body []byte, limit int64) (int, []byte, error) {
+			switch {
+			case strings.HasSuffix(url, "/open"):
+				return 200, []byte(`{"transport":"t1","protocol":"wamp.2.json"}`), nil
+			case strings.HasSuffix(url, "/receive"):
+				<-ctx.Done() // a server that never answers
+				return 0, nil, ctx.Err()
+			}
+			return 404, []byte("transport closed"), nil
+		}
+		cp, err := dial(t.Context(), "http://wamp.test/lp", clientConfig{protocols: []string{"wamp.2.json"}, post: post})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cp.Recv(); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "HTTP 404") {
+			t.Fatalf("Recv after the failed send: %v", err)
+		}
+		start := time.Now()
+		if err := cp.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if took := time.Since(start); took != requestGrace {
+			t.Errorf("Close took %v, want requestGrace (%v)", took, requestGrace)
+		}
+	})
+}
+
 func TestClientRecvBackpressure(t *testing.T) {
 	// A client that does not call Recv stops polling: the router's queue,
 	// not the client, holds what it sends.
