@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -87,6 +88,31 @@ func TestHelloTimeout(t *testing.T) {
 	r := newTestRouter(t, Config{HelloTimeout: 50 * time.Millisecond})
 	c := connect(t, r)
 	c.expectClosed()
+}
+
+// dropPeer is a router-side peer that can be dropped, and counts how.
+type dropPeer struct {
+	transport.Peer
+	drops, closes atomic.Int32
+}
+
+func (p *dropPeer) Drop()        { p.drops.Add(1); p.Peer.Close() }
+func (p *dropPeer) Close() error { p.closes.Add(1); return p.Peer.Close() }
+
+func TestHelloTimeoutDrops(t *testing.T) {
+	// A connection silent past its HELLO deadline is dropped, with no
+	// closing handshake, where the transport can.
+	r := newTestRouter(t, Config{HelloTimeout: 50 * time.Millisecond})
+	var dp *dropPeer
+	c := connectWrapped(t, r, func(p transport.Peer) transport.Peer {
+		dp = &dropPeer{Peer: p}
+		return dp
+	})
+	c.expectClosed()
+	<-c.done
+	if dp.drops.Load() != 1 {
+		t.Errorf("%d drops, want 1", dp.drops.Load())
+	}
 }
 
 func TestGoodbyeFromClient(t *testing.T) {

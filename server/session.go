@@ -258,6 +258,13 @@ func (s *session) handshake() bool {
 	stop := context.AfterFunc(ctx, func() {
 		if ctx.Err() == context.DeadlineExceeded {
 			s.logger().Info("closing connection: no HELLO and authentication in time", "timeout", cfg.HelloTimeout)
+			// A peer silent this long does not get a closing handshake,
+			// which would cost a goroutine and a timer for each of a flood
+			// of silent connections.
+			if d, ok := s.peer.(transport.Dropper); ok {
+				d.Drop()
+				return
+			}
 		}
 		s.peer.Close()
 	})

@@ -97,6 +97,17 @@ type NonBlockingSender interface {
 	SendsWithoutBlocking() bool
 }
 
+// Dropper is implemented by peers whose Close runs a closing handshake
+// (WebSocket close frames) and that can also end the connection at once.
+// A router drops a connection that let its HELLO deadline pass: waiting for
+// such a peer's side of a handshake would cost a goroutine and a timer for
+// each of a flood of silent connections.
+type Dropper interface {
+	// Drop ends the connection now, without a handshake. It unblocks Send
+	// and Recv; Close after it returns at once.
+	Drop()
+}
+
 // ReadLimiter is implemented by peers that bound the size of a received
 // message. A router sets a small limit until WELCOME and raises it after.
 type ReadLimiter interface {

@@ -50,6 +50,7 @@ var (
 	_ transport.Peer        = (*peer)(nil)
 	_ transport.Pinger      = (*peer)(nil)
 	_ transport.ReadLimiter = (*peer)(nil)
+	_ transport.Dropper     = (*peer)(nil)
 )
 
 func newPeer(ctx context.Context, drop func(), conn *ws.Conn, c codec.Codec, batched bool, readLimit int64, remoteAddr string) *peer {
@@ -295,6 +296,16 @@ func (p *peer) Close() error {
 	// also ends the goroutine above.
 	p.drop()
 	return nil
+}
+
+// Drop ends the connection at once, with no close frame: the other side
+// sees it end abnormally (1006). Calls after the first, and Close after
+// it, return at once.
+func (p *peer) Drop() {
+	if p.closing.Swap(true) {
+		return
+	}
+	p.drop()
 }
 
 // Ping sends a WebSocket ping and waits for the pong or ctx. Another

@@ -530,6 +530,28 @@ func TestCloseWhenTheOtherSideNeverAnswers(t *testing.T) {
 	_ = raw
 }
 
+func TestDrop(t *testing.T) {
+	// Drop ends the connection at once, with no close frame: the other
+	// side reads an abnormal end, not a close status.
+	s := newServer(t, nil)
+	raw := rawDial(t, s, "wamp.2.json")
+	srv := s.next(t)
+	serr := recvAsync(srv)
+	start := time.Now()
+	srv.(transport.Dropper).Drop()
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("Drop took %v", d)
+	}
+	wantClosed(t, "server", serr)
+	_, _, err := raw.Read(t.Context())
+	if err == nil || cws.CloseStatus(err) != -1 {
+		t.Errorf("client read after Drop: %v (status %d), want an end without a close frame", err, cws.CloseStatus(err))
+	}
+	if err := srv.Close(); err != nil {
+		t.Errorf("Close after Drop: %v", err)
+	}
+}
+
 func TestDialerCloseWhenTheRouterNeverAnswers(t *testing.T) {
 	release := make(chan struct{})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
