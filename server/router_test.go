@@ -90,14 +90,13 @@ func TestHelloTimeout(t *testing.T) {
 	c.expectClosed()
 }
 
-// dropPeer is a router-side peer that can be dropped, and counts how.
+// dropPeer is a router-side peer that can be dropped, and counts drops.
 type dropPeer struct {
 	transport.Peer
-	drops, closes atomic.Int32
+	drops atomic.Int32
 }
 
-func (p *dropPeer) Drop()        { p.drops.Add(1); p.Peer.Close() }
-func (p *dropPeer) Close() error { p.closes.Add(1); return p.Peer.Close() }
+func (p *dropPeer) Drop() { p.drops.Add(1); p.Peer.Close() }
 
 func TestHelloTimeoutDrops(t *testing.T) {
 	// A connection silent past its HELLO deadline is dropped, with no

@@ -59,18 +59,10 @@ func caseIdle(e *env) []row {
 	// when the close handshake does not finish (closeTimeout): the last
 	// ones may still be on their way out.
 	back := func(s stats) bool { return s.fds <= before.fds+2 && s.goroutines <= before.goroutines+2 }
-	var after stats
-	start := time.Now()
-	for {
-		if after, err = e.r.stats(); err != nil {
-			return []row{errRow("stats", err)}
-		}
-		if back(after) || time.Since(start) > 3*time.Second {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
+	after, settled, err := e.r.settle(back, 250*time.Millisecond, 3*time.Second)
+	if err != nil {
+		return []row{errRow("stats", err)}
 	}
-	settled := time.Since(start)
 	perConn := float64(int64(peak.mem())-int64(before.mem())) / float64(n) / 1024
 	rssPer := float64(int64(peak.rss)-int64(before.rss)) / float64(n) / 1024
 	return []row{

@@ -360,7 +360,7 @@ func caseChurn(e *env) []row {
 		fig += fmt.Sprintf(", first: %v", v)
 	}
 	rows := []row{check(fig, "0 errors", errs.Load() == 0)}
-	after, settled, err := e.r.settle(before, 500*time.Millisecond, 10*time.Second)
+	after, settled, err := e.r.settle(func(s stats) bool { return backToBaseline(before, s) }, 500*time.Millisecond, 10*time.Second)
 	if err != nil {
 		return append(rows, errRow("stats", err))
 	}
@@ -438,14 +438,14 @@ func (r *router) idleBaseline() (stats, error) {
 	return top, err
 }
 
-// settle reads the router's stats every interval until they are back to
-// before's (backToBaseline) or limit has passed, and returns the last
-// reading and the time it took.
-func (r *router) settle(before stats, interval, limit time.Duration) (stats, time.Duration, error) {
+// settle reads the router's stats every interval until back says they
+// are back or limit has passed, and returns the last reading and the time
+// it took.
+func (r *router) settle(back func(stats) bool, interval, limit time.Duration) (stats, time.Duration, error) {
 	start := time.Now()
 	for {
 		s, err := r.stats()
-		if err != nil || backToBaseline(before, s) || time.Since(start) >= limit {
+		if err != nil || back(s) || time.Since(start) >= limit {
 			return s, time.Since(start), err
 		}
 		time.Sleep(interval)

@@ -305,16 +305,16 @@ func (c *client) Close() error {
 	// have handed its connection to another request, of this or another
 	// transport sharing the http.Client, and canceling closes that
 	// connection under it ("context canceled").
-	t := time.NewTimer(requestGrace)
+	grace := time.NewTimer(requestGrace)
+wait:
 	for _, done := range []chan struct{}{c.senderDone, c.receiverDone} {
 		select {
 		case <-done:
-			continue
-		case <-t.C:
+		case <-grace.C:
+			break wait
 		}
-		break
 	}
-	t.Stop()
+	grace.Stop()
 	c.cancel()
 	c.wg.Wait()
 	return err
