@@ -4,6 +4,7 @@ ADDR      ?= 127.0.0.1:8080
 DIST      ?= dist
 FUZZTIME  ?= 15s
 NPM_DIRS  := internal/interop browsertests
+ARTIFACTS ?= test-artifacts
 
 .PHONY: run dist test build bench stress fuzz setup setup-go setup-npm setup-chromium check vet lint
 
@@ -16,9 +17,11 @@ run: setup-go
 dist: setup-go
 	$(GO) run ./cmd/wampd --dist $(DIST)
 
-## test: everything, browser and interop tests included (sets itself up)
+## test: everything, browser and interop tests included (sets itself up);
+##       the screenshots of the demo pages are kept under $(ARTIFACTS)/
 test: setup check
-	$(GO) test -race -count=1 -timeout 15m ./...
+	rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
+	$(GO) test -race -count=1 -timeout 15m -artifacts -outputdir $(CURDIR)/$(ARTIFACTS) ./...
 
 ## build: the binaries into bin/
 build: setup-go
