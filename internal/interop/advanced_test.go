@@ -3,7 +3,10 @@ package interop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,12 +37,41 @@ func (e *env) pubsubAdvanced(t *testing.T) { e.run(t, "pubsub_advanced.mjs") }
 func (e *env) meta(t *testing.T) { e.wait(t, e.startIn(t, "meta.mjs", metaRealm)) }
 
 // goAdvanced: the Go client as a roundrobin, prefix, progressive and
-// interruptible callee and as a wildcard subscriber for Autobahn|JS and
-// wampy, then as a caller (disclose_me, progressive results, timeout),
-// a meta API user and a publisher with eligible (js/go_advanced.mjs).
+// interruptible callee, as three callees sharing a registration with the
+// first, last and random policies, as a wildcard subscriber and as a
+// publisher of retained events for Autobahn|JS and wampy, then as a caller
+// (disclose_me, progressive results, timeout), a meta API user, a publisher
+// with eligible and a subscriber fetching the scripts' retained events
+// (js/go_advanced.mjs).
 func (e *env) goAdvanced(t *testing.T) {
 	ctx := t.Context()
 	gs := e.join(t)
+
+	// Three Go sessions share com.example.goadv.pool.<policy>, registered
+	// in the order go1, go2, go3; hits counts the invocations each gets.
+	policies := []string{"first", "last", "random"}
+	var hitsMu sync.Mutex
+	hits := map[string][]int{}
+	for i := range 3 {
+		ps := e.join(t)
+		name := fmt.Sprintf("go%d", i+1)
+		for _, policy := range policies {
+			hits[policy] = append(hits[policy], 0)
+			register(t, ps, wamp.URI("com.example.goadv.pool."+policy), func(context.Context, *client.Invocation) (*client.Result, error) {
+				hitsMu.Lock()
+				hits[policy][i]++
+				hitsMu.Unlock()
+				return &client.Result{Args: wamp.List{name}}, nil
+			}, client.Invoke(policy))
+		}
+	}
+
+	// Two retained events; the scripts' subscribers get the second.
+	for _, arg := range []string{"go r1", "go r2"} {
+		if err := gs.Publish(ctx, "com.example.goadv.retained.go", wamp.List{arg}, nil, client.Retain(), client.DiscloseMe(), client.Acknowledge()); err != nil {
+			t.Fatalf("Go client: publish %q with retain: %s", arg, showErr(err))
+		}
+	}
 
 	register(t, gs, "com.example.goadv.shared", func(context.Context, *client.Invocation) (*client.Result, error) {
 		return &client.Result{Args: wamp.List{"go"}}, nil
@@ -170,5 +202,73 @@ func (e *env) goAdvanced(t *testing.T) {
 	if err := gs.Publish(ctx, "com.example.goadv.to_js", wamp.List{"end"}, nil, client.Acknowledge()); err != nil {
 		fail("Go publishes: %s", showErr(err))
 	}
+
+	// The scripts' retained events, for a Go subscriber that asks for them:
+	// on an exact subscription the last of Autobahn|JS's two; on a prefix
+	// subscription each topic's last, oldest first, and then the live event
+	// the Go session publishes, unmarked.
+	if err := gs.Publish(ctx, "com.example.goadv.retained.go", wamp.List{"go live"}, nil, client.Acknowledge()); err != nil {
+		fail("Go publishes a live event after the retained ones: %s", showErr(err))
+	}
+	exact := make(chan *client.Event, 4)
+	if _, err := gs.Subscribe(ctx, "com.example.goadv.retained.js.ab", func(ev *client.Event) { exact <- ev }, client.GetRetained()); err != nil {
+		fail("Go subscribes with get_retained: %s", showErr(err))
+	}
+	prefix := make(chan *client.Event, 4)
+	if _, err := gs.Subscribe(ctx, "com.example.goadv.retained.js", func(ev *client.Event) { prefix <- ev }, client.GetRetained(), client.Match(wamp.MatchPrefix)); err != nil {
+		fail("Go subscribes to a prefix with get_retained: %s", showErr(err))
+	}
+	if err := gs.Publish(ctx, "com.example.goadv.retained.js.end", wamp.List{"go end"}, nil, client.ExcludeMe(false), client.Acknowledge()); err != nil {
+		fail("Go publishes to its own prefix subscription: %s", showErr(err))
+	}
+	type seen struct {
+		topic     wamp.URI
+		arg       any
+		retained  any
+		publisher any
+	}
+	next := func(ch chan *client.Event, what string) seen {
+		t.Helper()
+		select {
+		case ev := <-ch:
+			if len(ev.Args) != 1 {
+				fail("%s: got args %s, want one", what, show(ev.Args))
+			}
+			p, _ := wamp.AsInt(ev.Details["publisher"])
+			return seen{ev.Topic(), ev.Args[0], ev.Details["retained"], p}
+		case <-time.After(5 * time.Second):
+			fail("%s: no event within 5 s", what)
+		}
+		return seen{}
+	}
+	if got, want := next(exact, "exact get_retained"), (seen{"com.example.goadv.retained.js.ab", "ab r2", true, int64(0)}); got != want {
+		fail("exact subscription with get_retained: got %+v, want %+v", got, want)
+	}
+	for i, want := range []seen{
+		{"com.example.goadv.retained.js.ab", "ab r2", true, int64(0)},
+		{"com.example.goadv.retained.js.other", "ab other", true, abID},
+		{"com.example.goadv.retained.js.end", "go end", nil, int64(0)},
+	} {
+		if got := next(prefix, "prefix get_retained"); got != want {
+			fail("prefix subscription with get_retained, event %d: got %+v, want %+v", i+1, got, want)
+		}
+	}
+	if len(exact) != 0 {
+		fail("exact subscription with get_retained: a second event %s", show(next(exact, "").arg))
+	}
 	e.wait(t, s)
+
+	// What the pool's callees served: the script made 10 calls with first
+	// and last and 60 with random.
+	hitsMu.Lock()
+	defer hitsMu.Unlock()
+	if want := []int{10, 0, 0}; !reflect.DeepEqual(hits["first"], want) {
+		fail("invocations of go1, go2, go3 with first: got %v, want %v", hits["first"], want)
+	}
+	if want := []int{0, 0, 10}; !reflect.DeepEqual(hits["last"], want) {
+		fail("invocations of go1, go2, go3 with last: got %v, want %v", hits["last"], want)
+	}
+	if r := hits["random"]; r[0]+r[1]+r[2] != 60 || slices.Contains(r, 0) {
+		fail("invocations of go1, go2, go3 with random: got %v, want 60 calls, each callee at least one", r)
+	}
 }

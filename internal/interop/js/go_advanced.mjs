@@ -3,10 +3,15 @@
 // Before this script starts, the Go test has registered
 // com.example.goadv.shared (roundrobin), com.example.goadv.prefix (prefix),
 // com.example.goadv.stream (progressive results) and
-// com.example.goadv.killme (waits for INTERRUPT), and subscribed to
-// com.example.goadv..event (wildcard). The script uses them, registers its
-// own procedures, subscribes to com.example.goadv.to_js and prints READY;
-// the Go test then calls and publishes back, and checks what it saw.
+// com.example.goadv.killme (waits for INTERRUPT), subscribed to
+// com.example.goadv..event (wildcard), published two retained events to
+// com.example.goadv.retained.go, and had three Go sessions, go1 to go3 in
+// this order, register com.example.goadv.pool.first, .last and .random with
+// that invocation policy, each answering with its name. The script uses
+// them, registers its own procedures, subscribes to com.example.goadv.to_js,
+// publishes retained events under com.example.goadv.retained.js and prints
+// READY; the Go test then calls and publishes back, fetches the retained
+// events, and checks what it saw.
 
 import assert from 'node:assert/strict';
 import { connect, connectWampy, Inbox, main, progressOf, rejects, same, show, signal, sleep, wampyRejects } from './lib.mjs';
@@ -46,6 +51,44 @@ main('go_advanced', async () => {
   const tErr = await wampyRejects(w.call('com.example.goadv.killme', ['time out'], { timeout: 100 }), 'Go call with timeout');
   assert.equal(tErr.errorUri, 'wamp.error.timeout', `Go call with timeout: ${show(tErr)}`);
 
+  // Shared registrations whose callees are all Go sessions: first always
+  // picks go1, last always go3, random spreads over the three and nothing
+  // else. Autobahn|JS and wampy take turns as the caller.
+  const wampyCall = async (proc) => (await w.call(proc)).argsList[0];
+  const poolCalls = async (policy, n) => {
+    const got = [];
+    for (let i = 0; i < n; i++) got.push(await ab.session.call(`com.example.goadv.pool.${policy}`), await wampyCall(`com.example.goadv.pool.${policy}`));
+    return got;
+  };
+  same(await poolCalls('first', 5), Array(10).fill('go1'), 'first: always the first Go callee registered');
+  same(await poolCalls('last', 5), Array(10).fill('go3'), 'last: always the last Go callee registered');
+  const spread = {};
+  for (const name of await poolCalls('random', 30)) spread[name] = (spread[name] ?? 0) + 1;
+  same(Object.keys(spread).sort(), ['go1', 'go2', 'go3'], `random: 60 calls reach each Go callee and no other (${show(spread)})`);
+
+  // The Go session's retained event: a subscriber that asks for it gets the
+  // last one, marked retained; the live event the Go test publishes after
+  // READY comes next, unmarked.
+  const goRetained = 'com.example.goadv.retained.go';
+  const abRetained = new Inbox('Autobahn|JS events on ' + goRetained);
+  await ab.session.subscribe(goRetained, (args, kwargs, ev) => abRetained.push({ n: args[0], retained: ev.retained ?? false, publisher: ev.publisher }), { get_retained: true });
+  const wpRetained = new Inbox('wampy events on ' + goRetained);
+  await wp.subscribe(goRetained, ({ argsList, details }) => wpRetained.push({ n: argsList[0], retained: details.retained ?? false, publisher: details.publisher }), { get_retained: true });
+  const abGot = await abRetained.next();
+  const wpGot = await wpRetained.next();
+  same([abGot.n, abGot.retained], ['go r2', true], 'Autobahn|JS get_retained: the Go session\'s last retained event');
+  same([wpGot.n, wpGot.retained, wpGot.publisher], ['go r2', true, abGot.publisher], 'wampy get_retained: the Go session\'s last retained event');
+
+  // Retained events for the Go subscriber: the last of two on one topic,
+  // which wampy's later event without retain does not replace, and one,
+  // disclosed, on another. wampy 8.0.2 checks a publication's retain
+  // option but leaves it out of PUBLISH.Options, so only Autobahn|JS
+  // publishes retained events here.
+  await ab.session.publish('com.example.goadv.retained.js.ab', ['ab r1'], {}, { acknowledge: true, retain: true });
+  await ab.session.publish('com.example.goadv.retained.js.ab', ['ab r2'], {}, { acknowledge: true, retain: true });
+  await ab.session.publish('com.example.goadv.retained.js.other', ['ab other'], {}, { acknowledge: true, retain: true, disclose_me: true });
+  await w.publish('com.example.goadv.retained.js.ab', ['wampy live']);
+
   // Events to the Go wildcard subscription.
   await w.publish('com.example.goadv.x.event', ['from wampy'], { disclose_me: true });
   await ab.session.publish('com.example.goadv.y.event', ['from autobahn'], {}, { acknowledge: true });
@@ -76,6 +119,8 @@ main('go_advanced', async () => {
   assert.ok(Number.isInteger(goID) && goID > 0, `Go caller disclosed: ${goID}`);
   same([await abEvents.next(10000), await abEvents.next()], [{ n: 'only autobahn', publisher: goID }, { n: 'end', publisher: undefined }], 'Autobahn|JS events from Go');
   same(await wpEvents.next(), { n: 'end', publisher: undefined }, 'wampy: only the end event (the first was for Autobahn|JS only)');
+  same([await abRetained.next(), await wpRetained.next()], [{ n: 'go live', retained: false, publisher: undefined }, { n: 'go live', retained: false, publisher: undefined }], 'the live Go event after the retained one');
+  assert.equal(abGot.publisher, goID, 'the retained event discloses the Go publisher');
   await sleep(400); // the slow procedure's late YIELD, dropped by the router
 
   await wp.close();
