@@ -24,6 +24,21 @@ const realm = "realm1"
 // session, registration and subscription counts are exactly its own.
 const metaRealm = "realm.meta"
 
+// adminRealm is the realm of the go_admin scenario alone, where its meta
+// API counts are exact and wamp.session.kill_all ends only its sessions.
+// It admits anonymous sessions and the ticket users of adminUsers.
+const adminRealm = "realm.admin"
+
+// adminUsers are the ticket users of adminRealm: ticket "<authid>-ticket",
+// authrole staff or guest.
+var adminUsers = map[string]server.TicketPrincipal{
+	"ann": {Role: "staff", Ticket: "ann-ticket"},
+	"bob": {Role: "staff", Ticket: "bob-ticket"},
+	"eve": {Role: "staff", Ticket: "eve-ticket"},
+	"cid": {Role: "guest", Ticket: "cid-ticket"},
+	"dan": {Role: "guest", Ticket: "dan-ticket"},
+}
+
 // serializers are the serializers Autobahn|JS 26 speaks in Node.js: JSON,
 // MessagePack (msgpack5) and CBOR (node-cbor); see its lib/serializer.js.
 var serializers = []string{"json", "msgpack", "cbor"}
@@ -53,6 +68,7 @@ func TestAutobahn(t *testing.T) {
 				{"pubsub_advanced", env.pubsubAdvanced},
 				{"meta", env.meta},
 				{"go_advanced", env.goAdvanced},
+				{"go_admin", env.goAdmin},
 			} {
 				t.Run(sc.name, func(t *testing.T) {
 					t.Parallel()
@@ -70,13 +86,17 @@ type env struct {
 	log *routerLog
 }
 
-// startRouter runs a router with realm1 behind a real HTTP server on
-// 127.0.0.1, logging into a buffer that failure messages show.
+// startRouter runs a router with realm1, metaRealm and adminRealm behind a
+// real HTTP server on 127.0.0.1, logging into a buffer that failure
+// messages show.
 func startRouter(t *testing.T, ser string) *env {
 	t.Helper()
 	log := &routerLog{}
 	r, err := server.New(server.Config{
-		Realms: []server.RealmConfig{{Name: realm}, {Name: metaRealm}},
+		Realms: []server.RealmConfig{{Name: realm}, {Name: metaRealm}, {
+			Name: adminRealm,
+			Auth: server.AuthConfig{Anonymous: &server.AnonymousAuth{}, Ticket: &server.TicketAuth{Principals: adminUsers}},
+		}},
 		Logger: slog.New(log.handler()),
 	})
 	if err != nil {
@@ -133,11 +153,17 @@ func (e *env) fatal(t *testing.T, s *script, format string, a ...any) {
 // join joins realm1 with the Go client.
 func (e *env) join(t *testing.T) *client.Session {
 	t.Helper()
+	return e.joinIn(t, realm)
+}
+
+// joinIn joins realm rlm anonymously with the Go client.
+func (e *env) joinIn(t *testing.T, rlm string) *client.Session {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	s, err := client.Join(ctx, e.url, realm, &client.Config{Serializer: e.ser})
+	s, err := client.Join(ctx, e.url, rlm, &client.Config{Serializer: e.ser})
 	if err != nil {
-		t.Fatalf("Go client: join over %s: %v", e.ser, err)
+		t.Fatalf("Go client: join %s over %s: %v", rlm, e.ser, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -166,6 +166,16 @@ func (b *lineBuffer) has(line string) bool {
 	return false
 }
 
+// after returns the rest of the first line that starts with prefix.
+func (b *lineBuffer) after(prefix string) (string, bool) {
+	for _, l := range b.lines() {
+		if rest, ok := strings.CutPrefix(l, prefix); ok {
+			return rest, true
+		}
+	}
+	return "", false
+}
+
 func (b *lineBuffer) hasPrefix(prefix string) bool {
 	for _, l := range b.lines() {
 		if strings.HasPrefix(l, prefix) {

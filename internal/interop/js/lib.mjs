@@ -161,9 +161,19 @@ export class Peer {
     this.session = session;
     this.details = details;
     this.closing = false;
+    this.expectingClose = false;
     this.closed = new Promise((resolve) => {
       this._resolveClosed = resolve;
     });
+  }
+
+  // expectClose allows the router to end the session (wamp.session.kill
+  // and the like) and resolves with the GOODBYE's reason and message when
+  // it does.
+  async expectClose() {
+    this.expectingClose = true;
+    const { details } = await this.closed;
+    return { reason: details.reason, message: details.message };
   }
 
   // close leaves the session and resolves with Autobahn's onclose reason
@@ -175,15 +185,24 @@ export class Peer {
   }
 }
 
-// connect joins the realm with one serializer and resolves with a Peer.
+// ticketLogin returns the HELLO options of Autobahn|JS that log in as authid
+// with a ticket, or none for an anonymous session.
+function ticketLogin(login) {
+  if (!login) return {};
+  return { authid: login.authid, authmethods: ['ticket'], onchallenge: () => login.ticket };
+}
+
+// connect joins the realm with one serializer and resolves with a Peer;
+// login ({authid, ticket}) logs in with a ticket instead of anonymously.
 // Autobahn's internal and user error hooks and any close not asked for by
-// Peer.close fail the scenario.
-export function connect(name, ser = serializer) {
+// Peer.close or Peer.expectClose fail the scenario.
+export function connect(name, ser = serializer, login = null) {
   return new Promise((resolve, reject) => {
     let peer = null;
     const connection = new autobahn.Connection({
       url,
       realm,
+      ...ticketLogin(login),
       serializers: [traced(makeSerializer(ser), `${name}/${ser}`)],
       max_retries: 0,
       retry_if_unreachable: false,
@@ -207,7 +226,7 @@ export function connect(name, ser = serializer) {
     connection.onclose = (reason, details) => {
       if (peer === null) {
         reject(new Error(`${name} (${ser}): could not join ${realm} at ${url}: ${reason} ${JSON.stringify(details)}`));
-      } else if (!peer.closing) {
+      } else if (!peer.closing && !peer.expectingClose) {
         problem(`${name} (${ser}): connection closed unexpectedly: ${reason} ${JSON.stringify(details)}`);
       } else {
         peer._resolveClosed({ reason, details });
@@ -238,8 +257,8 @@ function wampySerializer(name) {
 }
 
 // wampyTraced wraps a wampy serializer so that its connection's messages are
-// traced.
-function wampyTraced(ser, peer) {
+// traced; onReceive sees each message received.
+function wampyTraced(ser, peer, onReceive = () => {}) {
   return {
     protocol: ser.protocol,
     isBinary: ser.isBinary,
@@ -251,6 +270,7 @@ function wampyTraced(ser, peer) {
     decode(payload) {
       const msg = ser.decode(payload);
       record(peer, 'RX', msg, payload);
+      onReceive(msg);
       return msg;
     },
   };
@@ -263,6 +283,21 @@ export class WampyPeer {
     this.wampy = wampy;
     this.details = details; // WELCOME.Details
     this.closing = false;
+    this.expectingClose = false;
+    this.goodbye = null; // the router's GOODBYE, when it sends one
+    this.closed = new Promise((resolve) => {
+      this._resolveClosed = resolve;
+    });
+  }
+
+  // expectClose allows the router to end the session (wamp.session.kill
+  // and the like) and resolves with the GOODBYE's reason and message when
+  // it does. wampy hands neither to the application, so they are read from
+  // the message as received.
+  async expectClose() {
+    this.expectingClose = true;
+    await this.closed;
+    return { reason: this.goodbye?.[2], message: this.goodbye?.[1]?.message };
   }
 
   // id is the session ID as a number (see plain about BigInt).
@@ -287,19 +322,27 @@ export class WampyPeer {
   }
 }
 
-// connectWampy joins the realm with wampy 8 and resolves with a WampyPeer.
+// connectWampy joins the realm with wampy 8 and resolves with a WampyPeer;
+// login ({authid, ticket}) logs in with a ticket instead of anonymously.
 // wampy needs its WebSocket class in Node.js: the ws package, through its
-// ws option. Its error hook and any close not asked for fail the scenario.
-export async function connectWampy(name, ser = serializer) {
+// ws option. Its error hook and any close not asked for by WampyPeer.close
+// or WampyPeer.expectClose fail the scenario.
+export async function connectWampy(name, ser = serializer, login = null) {
   let peer = null;
+  const onReceive = (msg) => {
+    if (peer !== null && msg[0] === GOODBYE) peer.goodbye = msg;
+  };
   const wampy = new Wampy(url, {
     realm,
+    ...(login ? { authid: login.authid, authmethods: ['ticket'], onChallenge: () => login.ticket } : {}),
     ws: WebSocket,
-    serializer: wampyTraced(wampySerializer(ser), `${name}/${ser}`),
+    serializer: wampyTraced(wampySerializer(ser), `${name}/${ser}`, onReceive),
     autoReconnect: false,
     onError: (err) => problem(`${name} (wampy, ${ser}): ${describe(err)}`),
     onClose: () => {
-      if (peer !== null && !peer.closing) problem(`${name} (wampy, ${ser}): connection closed unexpectedly`);
+      if (peer === null) return;
+      if (!peer.closing && !peer.expectingClose) problem(`${name} (wampy, ${ser}): connection closed unexpectedly`);
+      else peer._resolveClosed();
     },
   });
   const details = await wampy.connect();
