@@ -321,7 +321,7 @@ func TestReadLimitAnnounced(t *testing.T) {
 	} {
 		s := newServer(t, "tcp", &rawsocket.Config{ReadLimit: tt.limit})
 		raw := s.raw(t)
-		if got := handshake(t, raw, 0x7F, 0x01, 0, 0); got[1] != tt.want {
+		if got := handshake(t, raw, 0x7F, 0xF1, 0, 0); got[1] != tt.want {
 			t.Errorf("ReadLimit %d: reply octet 0x%02x, want 0x%02x", tt.limit, got[1], tt.want)
 		}
 	}
@@ -373,6 +373,42 @@ func TestHandshakeErrors(t *testing.T) {
 				}
 				expectEOF(t, raw)
 			})
+		})
+	}
+}
+
+// TestDefaultMinClientLimit: with MinClientLimit left at zero, a client
+// that announces less than 4 KiB (legal, but too small for a router's
+// WELCOME) gets the spec's "maximum message length unacceptable" reply
+// instead of being accepted and cut off later; 4 KiB and more are
+// accepted, and a negative MinClientLimit accepts the protocol's minimum.
+func TestDefaultMinClientLimit(t *testing.T) {
+	for _, network := range networks {
+		t.Run(network, func(t *testing.T) {
+			s := newServer(t, network, nil)
+			for _, lengthOctet := range []byte{0x01, 0x11, 0x21} { // 512 B, 1 KiB, 2 KiB
+				raw := s.raw(t)
+				if got, want := handshake(t, raw, 0x7F, lengthOctet, 0, 0), [4]byte{0x7F, byte(rawsocket.LengthUnacceptable) << 4, 0, 0}; got != want {
+					t.Errorf("client announcing 2^%d bytes: reply % x, want % x", 9+lengthOctet>>4, got, want)
+				}
+				expectEOF(t, raw)
+			}
+			_, err := rawsocket.Dial(t.Context(), network, s.addr, &rawsocket.DialOptions{ReadLimit: 512})
+			if herr, ok := errors.AsType[*rawsocket.HandshakeError](err); !ok || herr.Code != rawsocket.LengthUnacceptable {
+				t.Errorf("Dial with a 512-byte limit: err = %v, want a HandshakeError LengthUnacceptable", err)
+			}
+			raw := s.raw(t)
+			if got := handshake(t, raw, 0x7F, 0x31, 0, 0); got != [4]byte{0x7F, 0xB1, 0, 0} {
+				t.Errorf("4 KiB client: reply % x, want 7f b1 00 00", got)
+			}
+			s.next(t)
+
+			anyClient := newServer(t, network, &rawsocket.Config{MinClientLimit: -1})
+			raw = anyClient.raw(t)
+			if got := handshake(t, raw, 0x7F, 0x01, 0, 0); got != [4]byte{0x7F, 0xB1, 0, 0} {
+				t.Errorf("512-byte client with MinClientLimit -1: reply % x, want 7f b1 00 00", got)
+			}
+			anyClient.next(t)
 		})
 	}
 }
@@ -635,7 +671,7 @@ func TestReadLimitRaisedBackToAnnounced(t *testing.T) {
 func TestSendLimit(t *testing.T) {
 	for _, network := range networks {
 		t.Run(network, func(t *testing.T) {
-			s := newServer(t, network, nil)
+			s := newServer(t, network, &rawsocket.Config{MinClientLimit: -1})
 			client, srv := s.connect(t, &rawsocket.DialOptions{ReadLimit: 512})
 			send(t, srv, sized(t, codec.JSON, 512))
 			recv(t, client)

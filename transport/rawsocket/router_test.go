@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -49,11 +51,18 @@ type rawRouter struct {
 
 func startRawRouter(t *testing.T) *rawRouter {
 	t.Helper()
+	return startRouterWith(t, 20*time.Millisecond, 2*time.Second)
+}
+
+// startRouterWith starts a rawRouter with the given ping settings and the
+// raw socket server's defaults.
+func startRouterWith(t *testing.T, pingInterval, pingTimeout time.Duration) *rawRouter {
+	t.Helper()
 	log := &syncBuffer{}
 	r, err := wampserver.New(wampserver.Config{
 		Realms:       []wampserver.RealmConfig{{Name: "realm1"}},
-		PingInterval: 20 * time.Millisecond,
-		PingTimeout:  2 * time.Second,
+		PingInterval: pingInterval,
+		PingTimeout:  pingTimeout,
 		Logger:       slog.New(slog.NewTextHandler(log, nil)),
 	})
 	if err != nil {
@@ -198,5 +207,133 @@ func TestJoinRawSocketURLs(t *testing.T) {
 		if _, err := client.Join(t.Context(), tt.url, "realm1", nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Join(%q): %v, want %q", tt.url, err, tt.want)
 		}
+	}
+}
+
+// rawJoin opens a bare TCP connection to the router at rsURL, runs the
+// handshake announcing lengthOctet (the high nibble of the second octet;
+// JSON) and returns the connection and the router's reply.
+func rawJoin(t *testing.T, rsURL string, lengthOctet byte) (net.Conn, [4]byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(rsURL, "rs://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	reply := handshake(t, c, 0x7F, lengthOctet<<4|0x01, 0, 0)
+	if reply[1]&0x0F != 0x01 {
+		return c, reply
+	}
+	hello, err := codec.JSON.Encode(nil, &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": wamp.Dict{"caller": wamp.Dict{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(frame(0, hello)); err != nil {
+		t.Fatal(err)
+	}
+	typ, payload := readFrame(t, c)
+	if typ != 0 {
+		t.Fatalf("first frame after HELLO has type %d, want a message", typ)
+	}
+	m, err := codec.JSON.Decode(payload)
+	if err != nil || m.Type() != wamp.TypeWelcome {
+		t.Fatalf("first message after HELLO: %v %v, want WELCOME", m, err)
+	}
+	return c, reply
+}
+
+// TestRouterMinClientLimit: with the raw socket server's defaults, a
+// client that announces the protocol's minimum of 512 bytes is refused in
+// the handshake (it could not even read the WELCOME), and one that
+// announces 4 KiB, the default minimum, joins: the WELCOME fits.
+func TestRouterMinClientLimit(t *testing.T) {
+	rr := startRouterWith(t, -1, 0)
+	c, reply := rawJoin(t, rr.tcp, 0) // 2^9 = 512 bytes
+	if want := [4]byte{0x7F, byte(rawsocket.LengthUnacceptable) << 4, 0, 0}; reply != want {
+		t.Fatalf("512-byte client: reply % x, want % x", reply, want)
+	}
+	expectEOF(t, c)
+	if _, reply := rawJoin(t, rr.tcp, 3); reply != [4]byte{0x7F, 0xB1, 0, 0} { // 2^12 = 4 KiB
+		t.Errorf("4 KiB client: reply % x, want 7f b1 00 00", reply)
+	}
+}
+
+// TestRouterPingsRawSocket: a session joined with raw bytes gets a PING
+// frame from the router every PingInterval; while it answers, it lives on,
+// and once it stops, the router closes the connection within PingInterval
+// + PingTimeout, and not before PingTimeout after the first ping left
+// unanswered.
+func TestRouterPingsRawSocket(t *testing.T) {
+	const (
+		interval = 200 * time.Millisecond
+		timeout  = 400 * time.Millisecond
+		answered = 4
+		slack    = 300 * time.Millisecond
+	)
+	rr := startRouterWith(t, interval, timeout)
+	c, _ := rawJoin(t, rr.tcp, 0xF)
+	joined := time.Now()
+
+	var pings []time.Time
+	var payloads = map[string]bool{}
+	for len(pings) < answered {
+		typ, payload := readFrame(t, c)
+		if typ != 1 {
+			t.Fatalf("frame of type %d (% x) while idle, want only PINGs", typ, payload)
+		}
+		pings = append(pings, time.Now())
+		if payloads[string(payload)] {
+			t.Errorf("PING payload %q repeated", payload)
+		}
+		payloads[string(payload)] = true
+		if _, err := c.Write(frame(2, payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first := pings[0].Sub(joined); first > interval+slack {
+		t.Errorf("first PING %v after WELCOME, want within PingInterval %v", first, interval)
+	}
+	for i := 1; i < len(pings); i++ {
+		if gap := pings[i].Sub(pings[i-1]); gap < interval/2 || gap > interval+slack {
+			t.Errorf("PING %d came %v after the one before, want about PingInterval %v", i, gap, interval)
+		}
+	}
+
+	// Stop answering: the next PING starts the timeout.
+	stopped := time.Now()
+	var unanswered time.Time
+	for {
+		var h [4]byte
+		_, err := io.ReadFull(c, h[:])
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("waiting for the router to close: %v, want EOF", err)
+			}
+			break
+		}
+		payload := make([]byte, int(h[1])<<16|int(h[2])<<8|int(h[3]))
+		if _, err := io.ReadFull(c, payload); err != nil {
+			t.Fatalf("reading a frame: %v", err)
+		}
+		if h[0] != 1 {
+			t.Fatalf("frame of type %d (% x) while unanswered, want only PINGs", h[0], payload)
+		}
+		if unanswered.IsZero() {
+			unanswered = time.Now()
+		}
+	}
+	closed := time.Now()
+	if unanswered.IsZero() {
+		t.Fatal("the router closed the connection without pinging it again")
+	}
+	if d := closed.Sub(stopped); d > interval+timeout+slack {
+		t.Errorf("closed %v after the last PONG, want within PingInterval + PingTimeout = %v", d, interval+timeout)
+	}
+	if d := closed.Sub(unanswered); d < timeout-20*time.Millisecond {
+		t.Errorf("closed %v after the unanswered PING, want no sooner than PingTimeout %v", d, timeout)
+	}
+	if !strings.Contains(rr.log.String(), "ping failed") {
+		t.Errorf("the router did not log the failed ping:\n%s", rr.log)
 	}
 }

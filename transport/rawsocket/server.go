@@ -23,6 +23,15 @@ import (
 const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultWriteBufferLimit = 16 << 20
+	// DefaultMinClientLimit is the smallest limit a client may announce
+	// when Config.MinClientLimit is zero. A router's WELCOME, which lists
+	// its roles and features, is about 900 bytes, and a CHALLENGE or an
+	// ERROR with a message comes close: a client that accepts only 512
+	// bytes (the protocol's minimum) would be dropped at the first of
+	// them, with no reply it could read. 4 KiB leaves room for those and
+	// for small results and events, and every usual client announces
+	// far more (Autobahn 16 MiB, wampkit 1 MiB).
+	DefaultMinClientLimit = 4 << 10
 )
 
 // serverReadBuffer is the read buffer of an accepted connection: small,
@@ -46,7 +55,8 @@ type Config struct {
 	// MinClientLimit refuses, with LengthUnacceptable, a client that
 	// announces it accepts messages of fewer bytes than this: a router
 	// that must deliver results or events of that size could not. Zero
-	// accepts every client (the protocol's minimum is 512 bytes).
+	// means DefaultMinClientLimit (4 KiB); a negative value accepts every
+	// client (the protocol's minimum is 512 bytes).
 	MinClientLimit int
 	// MaxConnections bounds the connections of the server, in handshake
 	// or open, so that a flood of clients cannot exhaust file descriptors
@@ -96,6 +106,9 @@ func NewServer(cfg *Config) (*Server, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MinClientLimit == 0 {
+		c.MinClientLimit = DefaultMinClientLimit
 	}
 	if c.MinClientLimit > 1<<24 {
 		return nil, fmt.Errorf("rawsocket: MinClientLimit %d is above the protocol's maximum of %d bytes", c.MinClientLimit, 1<<24)
