@@ -87,7 +87,7 @@ type options struct {
 }
 
 func (o *options) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.url, "url", "ws://127.0.0.1:8080/ws", "router `URL` (ws, wss, http or https for long-poll)")
+	fs.StringVar(&o.url, "url", "ws://127.0.0.1:8080/ws", "router `URL`: ws or wss (WebSocket), http or https (long-poll), rs or rss (raw socket over TCP or TLS), unix:///path (raw socket over a Unix socket)")
 	fs.StringVar(&o.realm, "realm", "realm1", "`realm` to join")
 	fs.StringVar(&o.serializer, "serializer", "json", "serializer: json, msgpack or cbor")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "bound on joining and on each call or publication")

@@ -4,21 +4,27 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wampkit/wampkit/client"
 	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/rawsocket"
 	"github.com/wampkit/wampkit/wamp"
 )
 
@@ -43,16 +49,53 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startRouter serves realm1 (anonymous) and secure (ticket: joe/s3cret)
-// and returns the WebSocket URL.
+// Credentials of the secure realm's users.
+const (
+	craSecret    = "cra-s3cret"
+	saltPassword = "salted password"
+)
+
+// signerSeed is the Ed25519 seed of the secure realm's cryptosign user.
+var signerSeed = bytes.Repeat([]byte{7}, ed25519.SeedSize)
+
+// testRouter is a router serving realm1 (anonymous) and secure, whose
+// users are joe (ticket s3cret, role user), ann (WAMP-CRA craSecret, role
+// cra), sal (WAMP-CRA, salted, password saltPassword, role salted) and kim
+// (cryptosign with signerSeed, role signer). It listens for WebSocket
+// (ws), raw sockets over TCP (rs) and a Unix socket (unix).
+type testRouter struct {
+	ws, rs, unix string
+	r            *server.Router
+}
+
+// startRouter starts a testRouter and returns its WebSocket URL.
 func startRouter(t *testing.T) string {
 	t.Helper()
+	return startTestRouter(t).ws
+}
+
+func startTestRouter(t *testing.T) *testRouter {
+	t.Helper()
+	saltedKey, err := client.DeriveCRAKey(saltPassword, "pepper", 1000, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := ed25519.NewKeyFromSeed(signerSeed)
 	r, err := server.New(server.Config{
 		Realms: []server.RealmConfig{
 			{Name: "realm1"},
-			{Name: "secure", Auth: server.AuthConfig{Ticket: &server.TicketAuth{
-				Principals: map[string]server.TicketPrincipal{"joe": {Role: "user", Ticket: "s3cret"}},
-			}}},
+			{Name: "secure", Auth: server.AuthConfig{
+				Ticket: &server.TicketAuth{
+					Principals: map[string]server.TicketPrincipal{"joe": {Role: "user", Ticket: "s3cret"}},
+				},
+				WAMPCRA: &server.WAMPCRAAuth{Users: map[string]server.CRAUser{
+					"ann": {Role: "cra", Secret: craSecret},
+					"sal": {Role: "salted", Secret: saltedKey, Salt: "pepper", Iterations: 1000, KeyLen: 32},
+				}},
+				Cryptosign: &server.CryptosignAuth{Principals: map[string]server.CryptosignPrincipal{
+					"kim": {Role: "signer", AuthorizedKeys: []string{hex.EncodeToString(signer.Public().(ed25519.PublicKey))}},
+				}},
+			}},
 		},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -60,11 +103,36 @@ func startRouter(t *testing.T) string {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(r.Handler(server.HTTPConfig{}))
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "wamp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix, err := net.Listen("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serving sync.WaitGroup
+	for _, ln := range []net.Listener{tcp, unix} {
+		serving.Go(func() { rawsocket.Serve(ln, nil, r.Serve) })
+	}
 	t.Cleanup(func() {
+		tcp.Close()
+		unix.Close()
+		serving.Wait()
 		r.Close()
 		srv.Close()
+		os.RemoveAll(dir)
 	})
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	return &testRouter{
+		ws:   "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws",
+		rs:   "rs://" + tcp.Addr().String(),
+		unix: "unix://" + unix.Addr().String(),
+		r:    r,
+	}
 }
 
 // session joins realm1 in-process.
@@ -370,6 +438,117 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d with %q", code, errOut, c.code, c.stderr)
 			}
 		})
+	}
+}
+
+// TestAuthentication: --secret (WAMP-CRA, plain and salted) and
+// --private-key (cryptosign, as a seed and as a full key) complete a real
+// authentication: the router's callee sees the user's authid and role. A
+// wrong secret or key fails the join with exit status 3.
+func TestAuthentication(t *testing.T) {
+	tr := startTestRouter(t)
+	callee, err := client.Join(t.Context(), tr.ws, "secure", &client.Config{
+		AuthID: "joe", AuthMethods: []string{"ticket"}, OnChallenge: client.TicketAuth("s3cret"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { callee.Leave(context.Background()) })
+	if _, err := callee.Register(t.Context(), "com.example.whoami", func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
+		return &client.Result{Args: wamp.List{wamp.Dict{"authid": inv.Details["caller_authid"], "authrole": inv.Details["caller_authrole"]}}}, nil
+	}, client.DiscloseCaller()); err != nil {
+		t.Fatal(err)
+	}
+	signer := ed25519.NewKeyFromSeed(signerSeed)
+	otherKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, ed25519.SeedSize))
+	for _, c := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"wampcra", []string{"--authid", "ann", "--secret", craSecret}, 0, `{"authid":"ann","authrole":"cra"}`, ""},
+		{"wampcra salted", []string{"--authid", "sal", "--secret", saltPassword}, 0, `{"authid":"sal","authrole":"salted"}`, ""},
+		{"cryptosign seed", []string{"--authid", "kim", "--private-key", hex.EncodeToString(signerSeed)}, 0, `{"authid":"kim","authrole":"signer"}`, ""},
+		{"cryptosign key", []string{"--authid", "kim", "--private-key", hex.EncodeToString(signer)}, 0, `{"authid":"kim","authrole":"signer"}`, ""},
+		{"cryptosign without authid", []string{"--private-key", hex.EncodeToString(signerSeed)}, 0, `{"authid":"kim","authrole":"signer"}`, ""},
+		{"wrong secret", []string{"--authid", "ann", "--secret", "wrong"}, 3, "", "wamp.error.authentication_failed"},
+		{"salted user with its derived key", []string{"--authid", "sal", "--secret", "pepper"}, 3, "", "wamp.error.authentication_failed"},
+		{"unknown key", []string{"--authid", "kim", "--private-key", hex.EncodeToString(otherKey.Seed())}, 3, "", "wamp.error.authentication_failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, url := range []string{tr.ws, tr.rs} {
+				out, errOut, code := wampRun(t, append(append([]string{"--url", url, "--realm", "secure"}, c.args...), "call", "com.example.whoami")...)
+				if code != c.code || strings.TrimSpace(out) != c.stdout || !strings.Contains(errOut, c.stderr) {
+					t.Errorf("%s: exit %d, stdout %q, stderr %q; want %d, %q, %q", url, code, out, errOut, c.code, c.stdout, c.stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestURLHelpListsSchemes: the --url help names every scheme that the
+// client says it dials.
+func TestURLHelpListsSchemes(t *testing.T) {
+	_, errOut, _ := wampRun(t, "--url", "ftp://127.0.0.1/", "call", "a.b")
+	_, list, ok := strings.Cut(errOut, "(want ")
+	list, _, _ = strings.Cut(list, ")")
+	if !ok || list == "" {
+		t.Fatalf("no scheme list in %q", errOut)
+	}
+	schemes := strings.Fields(strings.NewReplacer(",", " ", " or ", " ").Replace(list))
+	if len(schemes) < 7 {
+		t.Fatalf("schemes %q from %q", schemes, errOut)
+	}
+	_, help, code := wampRun(t, "-h")
+	_, urlHelp, _ := strings.Cut(help, "-url URL")
+	urlHelp, _, _ = strings.Cut(urlHelp, "(default")
+	words := strings.FieldsFunc(urlHelp, func(r rune) bool { return r < 'a' || r > 'z' })
+	for _, scheme := range schemes {
+		if !slices.Contains(words, scheme) {
+			t.Errorf("--url help %q does not name %s", urlHelp, scheme)
+		}
+	}
+	if code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+}
+
+// TestRawSocketURLs: call and publish over rs:// and unix:// reach a
+// callee and a subscriber joined over WebSocket; during the call, the
+// router counts one raw socket session (the caller).
+func TestRawSocketURLs(t *testing.T) {
+	tr := startTestRouter(t)
+	s := session(t, tr.ws)
+	if _, err := s.Register(t.Context(), "com.example.transport", func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
+		raw := tr.r.Stats().Sessions[server.SessionKey{Realm: "realm1", Transport: "rawsocket"}]
+		return &client.Result{Args: wamp.List{inv.Args[0]}, Kwargs: wamp.Dict{"serializer": inv.Kwargs["serializer"], "rawsocket_sessions": raw}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan *client.Event, 1)
+	if _, err := s.Subscribe(t.Context(), "com.example.news", func(ev *client.Event) { events <- ev }); err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{tr.rs, tr.unix} {
+		for _, ser := range []string{"json", "msgpack", "cbor"} {
+			out, errOut, code := wampRun(t, "--url", url, "--serializer", ser, "call", "com.example.transport", url, "serializer="+ser)
+			if want := fmt.Sprintf(`{"args":[%q],"kwargs":{"rawsocket_sessions":1,"serializer":%q}}`, url, ser); code != 0 || strings.TrimSpace(out) != want {
+				t.Errorf("call over %s with %s: exit %d, stdout %q, stderr %q; want %s", url, ser, code, out, errOut, want)
+			}
+		}
+		if out, errOut, code := wampRun(t, "--url", url, "publish", "com.example.news", url); code != 0 || out != "" {
+			t.Fatalf("publish over %s: exit %d, stdout %q, stderr %q", url, code, out, errOut)
+		}
+		select {
+		case ev := <-events:
+			if len(ev.Args) != 1 || ev.Args[0] != url {
+				t.Errorf("event published over %s: %v", url, ev.Args)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no event published over %s", url)
+		}
 	}
 }
 
