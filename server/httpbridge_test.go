@@ -305,6 +305,45 @@ func TestBridgeTimestampRFC3339AndURLBase64(t *testing.T) {
 	}
 }
 
+// TestBridgeSignatureKnownAnswer pins the signed text's layout with one
+// vector computed outside this code, by
+//
+//	printf 'backend1\n1767225600\nkat-nonce-0001\npublish\n{"topic": "com.example.news", "args": ["known answer"]}' |
+//	    openssl dgst -sha256 -hmac '0123456789abcdef-secret' -binary | base64
+//
+// so that a change of order, separator or encoding, which every other
+// test would follow, fails here; and the bridge accepts a request that
+// carries it.
+func TestBridgeSignatureKnownAnswer(t *testing.T) {
+	const (
+		timestamp = "1767225600" // 2026-01-01T00:00:00Z
+		nonce     = "kat-nonce-0001"
+		body      = `{"topic": "com.example.news", "args": ["known answer"]}`
+		want      = "ZM90kNEXJcddG+FqcnXBmC91OigXFOwb97qg3x0DYwg="
+	)
+	if got := BridgeSignature(testSecret, testKeyID, timestamp, nonce, "publish", []byte(body)); got != want {
+		t.Fatalf("BridgeSignature = %s, want %s", got, want)
+	}
+
+	r := newTestRouter(t, Config{})
+	b := newTestBridge(t, r, BridgeConfig{})
+	b.now = func() time.Time { return time.Unix(1767225600, 0).Add(time.Minute) }
+	sub := join(t, r)
+	sub.subscribe("com.example.news", nil)
+	req := httptest.NewRequest("POST", "/publish", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(BridgeKeyHeader, testKeyID)
+	req.Header.Set(BridgeTimestampHeader, timestamp)
+	req.Header.Set(BridgeNonceHeader, nonce)
+	req.Header.Set(BridgeSignatureHeader, want)
+	if res := bridgeDo(t, b, req); res.status != http.StatusOK {
+		t.Fatalf("request signed with the known answer: %d %v", res.status, res.body)
+	}
+	if ev := expect[*wamp.Event](sub); len(ev.Args) != 1 || ev.Args[0] != "known answer" {
+		t.Fatalf("EVENT args %#v", ev.Args)
+	}
+}
+
 func TestBridgeRefusesBadRequests(t *testing.T) {
 	r := newTestRouter(t, Config{})
 	b := newTestBridge(t, r, BridgeConfig{MaxBodySize: 64})
