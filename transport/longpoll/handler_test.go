@@ -385,6 +385,52 @@ func TestSessionTimeout(t *testing.T) {
 	})
 }
 
+// TestCustomSessionTimeout: with SessionTimeout 5 s, a transport whose
+// client went silent is still open at 4.9 s and is closed at 5 s, no later
+// than the janitor's next tick (a quarter of the timeout).
+func TestCustomSessionTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 5 * time.Second
+		ts := newTestServer(t, &Config{SessionTimeout: timeout})
+		id := ts.open(t, "wamp.2.json")
+		opened := time.Now()
+		p := <-ts.peers
+		closed := make(chan time.Duration, 1)
+		go func() {
+			_, err := p.Recv()
+			if !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "silent for 5s") {
+				t.Errorf("silent peer Recv: %v, want ErrClosed for 5 s of silence", err)
+			}
+			closed <- time.Since(opened)
+		}()
+
+		time.Sleep(timeout - 100*time.Millisecond)
+		synctest.Wait()
+		select {
+		case d := <-closed:
+			t.Fatalf("transport closed after %v of silence, before the %v timeout", d, timeout)
+		default:
+		}
+		if n := ts.h.Len(); n != 1 {
+			t.Fatalf("handler holds %d transports at 4.9 s, want 1", n)
+		}
+
+		time.Sleep(100*time.Millisecond + timeout/4)
+		synctest.Wait()
+		select {
+		case d := <-closed:
+			if d < timeout || d > timeout+timeout/4 {
+				t.Errorf("closed after %v of silence, want from %v to %v", d, timeout, timeout+timeout/4)
+			}
+		default:
+			t.Fatalf("transport still open after %v of silence", time.Since(opened))
+		}
+		if r := ts.post(t, "/lp/"+id+"/receive", nil); r.status != http.StatusNotFound {
+			t.Errorf("reaped transport: HTTP %d, want 404", r.status)
+		}
+	})
+}
+
 func TestJanitorStopsWhenIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ts := newTestServer(t, nil)
