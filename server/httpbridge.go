@@ -83,7 +83,8 @@ type BridgeConfig struct {
 	// Realm is the realm the bridge publishes and calls in. Required.
 	Realm wamp.URI
 	// AuthRole is the role of the bridge's session, which authorization
-	// applies to. Default "http-bridge".
+	// applies to; a realm with roles must define it. Default
+	// "http-bridge".
 	AuthRole string
 	// AuthID is the authid of the bridge's session, which subscribers and
 	// callees see when the publisher or caller is disclosed. Default
@@ -147,8 +148,9 @@ type Bridge struct {
 	conn *bridgeConn // the current session; replaced when it ends
 }
 
-// NewBridge returns the HTTP bridge for cfg, or an error if cfg is invalid
-// or its realm does not exist. Its session joins the realm on the first
+// NewBridge returns the HTTP bridge for cfg, or an error if cfg is invalid,
+// its realm does not exist, or the realm has roles and AuthRole is not
+// one of them. Its session joins the realm on the first
 // request, and again after the router closed it.
 func (r *Router) NewBridge(cfg BridgeConfig) (*Bridge, error) {
 	rlm := r.realm(cfg.Realm)
@@ -167,6 +169,11 @@ func (r *Router) NewBridge(cfg BridgeConfig) (*Bridge, error) {
 		}
 	}
 	b := &Bridge{router: r, rlm: rlm, cfg: cfg.withDefaults(r), now: time.Now}
+	// As for a principal whose role the realm does not list (which cannot
+	// join), rather than a bridge whose every request is refused.
+	if !rlm.authz.hasRole(b.cfg.AuthRole) {
+		return nil, fmt.Errorf("server: bridge: realm %q has no role %q", cfg.Realm, b.cfg.AuthRole)
+	}
 	b.nonces.limit = b.cfg.MaxNonces
 	b.mux = http.NewServeMux()
 	b.mux.HandleFunc("POST /publish", b.publish)

@@ -425,6 +425,59 @@ func TestBridgeConfigErrors(t *testing.T) {
 	}
 }
 
+// TestBridgeRoleMustExist: a realm with roles refuses a bridge whose role
+// it does not define, as it refuses a principal's; a realm without roles
+// takes any.
+func TestBridgeRoleMustExist(t *testing.T) {
+	r := newTestRouter(t, Config{Realms: []RealmConfig{{Name: "realm1"}, secureRealm()}})
+	keys := map[string]string{testKeyID: testSecret}
+	for _, c := range []struct {
+		realm wamp.URI
+		role  string
+		want  string // "" for accepted
+	}{
+		{"secure", "robot", `server: bridge: realm "secure" has no role "robot"`},
+		{"secure", "", `server: bridge: realm "secure" has no role "http-bridge"`},
+		{"secure", "user", ""},
+		{"realm1", "robot", ""},
+	} {
+		_, err := r.NewBridge(BridgeConfig{Realm: c.realm, AuthRole: c.role, Keys: keys})
+		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {
+			t.Errorf("NewBridge(realm %s, role %q) = %v, want %q", c.realm, c.role, err, c.want)
+		}
+	}
+}
+
+// TestBridgeRolePermissions: the bridge's requests are authorized as its
+// role's: a role that may only publish publishes, and its call is refused
+// with not_authorized and the router's reason.
+func TestBridgeRolePermissions(t *testing.T) {
+	rc := RealmConfig{Name: "realm1", Roles: []RoleConfig{
+		{Name: "notifier", Permissions: []Permission{{URI: "com.example.", Match: "prefix", Allow: Actions{Publish: true}}}},
+		{Name: "service", Permissions: []Permission{{URI: "com.example.", Match: "prefix", Allow: Actions{Register: true, Subscribe: true}}}},
+	}, Auth: AuthConfig{Anonymous: &AnonymousAuth{Role: "service"}}}
+	r := newTestRouter(t, Config{Realms: []RealmConfig{rc}})
+	b := newTestBridge(t, r, BridgeConfig{AuthRole: "notifier"})
+	svc := join(t, r)
+	subID := svc.subscribe("com.example.news", nil)
+	svc.register("com.example.add", nil)
+
+	if res := bridgeDo(t, b, newSigned("publish", `{"topic": "com.example.news", "args": ["hi"]}`)); res.status != http.StatusOK || res.body["id"] == nil {
+		t.Fatalf("allowed publish: %d %v", res.status, res.body)
+	}
+	if ev := expect[*wamp.Event](svc); ev.Subscription != subID || ev.Args[0] != "hi" {
+		t.Fatalf("EVENT %+v", ev)
+	}
+	res := bridgeDo(t, b, newSigned("call", `{"procedure": "com.example.add", "args": [1, 2]}`))
+	if res.status != http.StatusOK || res.body["error"] != string(wamp.ErrNotAuthorized) || res.reason() != `role "notifier" may not call "com.example.add"` {
+		t.Fatalf("call by a role that may only publish: %d %v", res.status, res.body)
+	}
+	res = bridgeDo(t, b, newSigned("publish", `{"topic": "com.other.news"}`))
+	if res.status != http.StatusOK || res.body["error"] != string(wamp.ErrNotAuthorized) || res.reason() != `role "notifier" may not publish "com.other.news"` {
+		t.Fatalf("publish outside the role's permissions: %d %v", res.status, res.body)
+	}
+}
+
 func TestBridgeShutdown(t *testing.T) {
 	r := newTestRouter(t, Config{})
 	b := newTestBridge(t, r, BridgeConfig{})
