@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 
@@ -23,19 +24,35 @@ func (b *bridgeOptions) register(fs *flag.FlagSet) {
 	fs.Var(&b.keys, "bridge-key", "an HTTP bridge key as `id:secret`, or id:@file to read the secret from a file (repeatable)")
 }
 
-// config returns the bridge's configuration, or nil when no bridge is
-// asked for.
-func (b *bridgeOptions) config() (*server.BridgeConfig, error) {
-	if b.realm == "" && len(b.keys) == 0 {
+// config returns the bridge's configuration: the configuration file's
+// (file, nil when it has none) with the flags applied over it, or nil
+// when neither asks for a bridge. --bridge-realm replaces the file's
+// realm, --bridge-role its role when roleGiven, and --bridge-key adds
+// keys to the file's.
+func (b *bridgeOptions) config(file *server.BridgeConfig, roleGiven bool) (*server.BridgeConfig, error) {
+	if file == nil && b.realm == "" && len(b.keys) == 0 {
 		return nil, nil
 	}
-	if b.realm == "" {
+	cfg := &server.BridgeConfig{AuthRole: b.role}
+	if file != nil {
+		*cfg = *file
+		if roleGiven {
+			cfg.AuthRole = b.role
+		}
+	}
+	cfg.Keys = maps.Clone(cfg.Keys)
+	if cfg.Keys == nil {
+		cfg.Keys = map[string]string{}
+	}
+	if b.realm != "" {
+		cfg.Realm = wamp.URI(b.realm)
+	}
+	if cfg.Realm == "" {
 		return nil, fmt.Errorf("--bridge-key needs --bridge-realm")
 	}
-	if len(b.keys) == 0 {
+	if len(cfg.Keys) == 0 && len(b.keys) == 0 {
 		return nil, fmt.Errorf("--bridge-realm needs at least one --bridge-key id:secret")
 	}
-	cfg := &server.BridgeConfig{Realm: wamp.URI(b.realm), AuthRole: b.role, Keys: map[string]string{}}
 	for _, k := range b.keys {
 		id, secret, ok := strings.Cut(k, ":")
 		if !ok || id == "" || secret == "" {
@@ -49,7 +66,7 @@ func (b *bridgeOptions) config() (*server.BridgeConfig, error) {
 			secret = strings.TrimSpace(string(data))
 		}
 		if _, dup := cfg.Keys[id]; dup {
-			return nil, fmt.Errorf("--bridge-key %s given twice", id)
+			return nil, fmt.Errorf("--bridge-key %s given twice, or also in the configuration file's bridge.keys", id)
 		}
 		cfg.Keys[id] = secret
 	}

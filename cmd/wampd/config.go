@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/rawsocket"
 	"github.com/wampkit/wampkit/wamp"
 )
 
@@ -33,8 +35,10 @@ import (
 type configFile struct {
 	// Listen is the HTTP address, overridden by --addr.
 	Listen string
-	// TLSCert and TLSKey, when set, make wampd serve HTTPS and WSS.
+	// TLSCert and TLSKey, when set, make wampd serve HTTPS and WSS with
+	// TLSCertificate, the key pair read from them.
 	TLSCert, TLSKey string
+	TLSCertificate  *tls.Certificate
 	// TLSClientCAs, read from tls.client_ca_file, are the CAs whose client
 	// certificates HTTPS verifies when a client presents one, for the tls
 	// authentication method; nil when the file names none.
@@ -43,8 +47,14 @@ type configFile struct {
 	// mounted: "/ws" and "/lp" by default.
 	WebSocketPath, LongPollPath string
 	// RawSocketListen is the TCP address of the raw socket transport, ""
-	// for none.
-	RawSocketListen string
+	// for none; RawSocketUnix, the path of its Unix socket, "" for none.
+	RawSocketListen, RawSocketUnix string
+	// RawSocketMaxConnections bounds the raw socket connections (0: no
+	// bound); RawSocketMinClientLength refuses a client whose largest
+	// message is shorter (0: any).
+	RawSocketMaxConnections, RawSocketMinClientLength int
+	// Bridge configures the HTTP bridge; nil for none.
+	Bridge *server.BridgeConfig
 	// Router and HTTP configure the router; Logger is left to the caller.
 	Router server.Config
 	HTTP   server.HTTPConfig
@@ -281,13 +291,22 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func (r *reader) file(fc *configFile, v any) {
-	m := r.object("", v, "listen", "tls", "transports", "allowed_origins", "strict_uris", "limits", "realms")
+	m := r.object("", v, "listen", "tls", "transports", "allowed_origins", "strict_uris", "limits", "realms", "bridge")
 	fc.Listen = r.str("listen", m["listen"])
 	if t := m["tls"]; t != nil {
 		tm := r.object("tls", t, "cert_file", "key_file", "client_ca_file")
 		fc.TLSCert, fc.TLSKey = r.str("tls.cert_file", tm["cert_file"]), r.str("tls.key_file", tm["key_file"])
 		if fc.TLSCert == "" || fc.TLSKey == "" {
 			r.errorf("tls", "needs both cert_file and key_file")
+		} else if !r.reported("tls.cert_file") && !r.reported("tls.key_file") {
+			// Checked now, so that a missing or mismatched file is
+			// reported at its place rather than when HTTPS starts.
+			cert, err := tls.LoadX509KeyPair(fc.TLSCert, fc.TLSKey)
+			if err != nil {
+				r.errorf("tls.cert_file", "with tls.key_file: %v", err)
+			} else {
+				fc.TLSCertificate = &cert
+			}
 		}
 		if f := r.str("tls.client_ca_file", tm["client_ca_file"]); f != "" {
 			fc.TLSClientCAs = r.certPool("tls.client_ca_file", f)
@@ -295,14 +314,15 @@ func (r *reader) file(fc *configFile, v any) {
 	}
 	tr := r.object("transports", m["transports"], "websocket", "longpoll", "rawsocket")
 	for _, t := range []struct {
-		name string
-		to   *string
-	}{{"websocket", &fc.WebSocketPath}, {"longpoll", &fc.LongPollPath}} {
+		name   string
+		to     *string
+		fields []string
+	}{{"websocket", &fc.WebSocketPath, []string{"path"}}, {"longpoll", &fc.LongPollPath, []string{"path", "poll_timeout_ms", "session_timeout_ms"}}} {
 		if tr[t.name] == nil {
 			continue
 		}
 		p := "transports." + t.name
-		tm := r.object(p, tr[t.name], "path")
+		tm := r.object(p, tr[t.name], t.fields...)
 		if path := r.str(p+".path", tm["path"]); path != "" {
 			if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.ContainsAny(path, " {}") {
 				r.errorf(p+".path", "must start with / and not end with one, such as \"/ws\"")
@@ -313,9 +333,17 @@ func (r *reader) file(fc *configFile, v any) {
 	if fc.WebSocketPath == fc.LongPollPath {
 		r.errorf("transports.longpoll.path", "the same path as the WebSocket transport")
 	}
+	if lp := mapOf(tr["longpoll"]); lp != nil {
+		fc.HTTP.LongPoll.PollTimeout = r.ms("transports.longpoll.poll_timeout_ms", lp["poll_timeout_ms"])
+		fc.HTTP.LongPoll.SessionTimeout = r.ms("transports.longpoll.session_timeout_ms", lp["session_timeout_ms"])
+	}
 	if tr["rawsocket"] != nil {
-		tm := r.object("transports.rawsocket", tr["rawsocket"], "listen")
-		fc.RawSocketListen = r.str("transports.rawsocket.listen", tm["listen"])
+		const rp = "transports.rawsocket"
+		tm := r.object(rp, tr["rawsocket"], "listen", "unix", "max_connections", "min_client_length")
+		fc.RawSocketListen = r.str(rp+".listen", tm["listen"])
+		fc.RawSocketUnix = r.str(rp+".unix", tm["unix"])
+		fc.RawSocketMaxConnections = int(r.integer(rp+".max_connections", tm["max_connections"], 0, 1<<30))
+		fc.RawSocketMinClientLength = int(r.integer(rp+".min_client_length", tm["min_client_length"], 0, rawsocket.MaxMessageSize))
 	}
 	fc.HTTP.OriginPatterns = r.strings("allowed_origins", m["allowed_origins"])
 	cfg := &fc.Router
@@ -327,6 +355,86 @@ func (r *reader) file(fc *configFile, v any) {
 			r.errorf(fmt.Sprintf("realms[%d].auth.tls", i), "needs tls.client_ca_file: without it no client certificate is verified")
 		}
 	}
+	if m["bridge"] != nil {
+		fc.Bridge = r.bridge("bridge", m["bridge"], cfg.Realms)
+	}
+}
+
+// bridge reads the HTTP bridge's section, shaped like the options of
+// Crossbar.io's HTTP publisher and caller: the realm and role its
+// requests act in, and the keys that sign them. A secret is given in
+// clear (warned about), or named: an environment variable or a file. It
+// cannot be hashed, since the router computes the HMAC with it.
+func (r *reader) bridge(p string, v any, realms []server.RealmConfig) *server.BridgeConfig {
+	m := r.object(p, v, "realm", "authrole", "authid", "keys", "call_timeout_ms", "timestamp_window_ms", "max_body_size")
+	b := &server.BridgeConfig{
+		Realm:           wamp.URI(r.str(p+".realm", m["realm"])),
+		AuthRole:        r.str(p+".authrole", m["authrole"]),
+		AuthID:          r.str(p+".authid", m["authid"]),
+		CallTimeout:     r.ms(p+".call_timeout_ms", m["call_timeout_ms"]),
+		TimestampWindow: r.ms(p+".timestamp_window_ms", m["timestamp_window_ms"]),
+		MaxBodySize:     r.integer(p+".max_body_size", m["max_body_size"], 0, 1<<30),
+	}
+	if b.Realm == "" && !r.reported(p+".realm") {
+		r.errorf(p+".realm", "the bridge needs a realm")
+	}
+	keys := r.object(p+".keys", m["keys"], sortedKeys(mapOf(m["keys"]))...)
+	if len(keys) == 0 && !r.reported(p+".keys") {
+		r.errorf(p+".keys", "the bridge needs at least one key: id → {\"secret_env\": VARIABLE}, {\"secret_file\": PATH} or {\"secret\": SECRET}")
+	}
+	for _, id := range sortedKeys(keys) {
+		kp := entry(p+".keys", id)
+		km := r.object(kp, keys[id], "secret", "secret_env", "secret_file")
+		var secret string
+		given := 0
+		if v, ok := km["secret"]; ok {
+			given++
+			secret = r.str(kp+".secret", v)
+			r.warns = append(r.warns, kp+".secret: a secret in clear; name it instead (secret_env or secret_file)")
+		}
+		if v, ok := km["secret_env"]; ok {
+			given++
+			if name := r.str(kp+".secret_env", v); name != "" {
+				secret = os.Getenv(name)
+				if secret == "" {
+					r.errorf(kp+".secret_env", "the environment variable %s is not set", name)
+				}
+			}
+		}
+		if v, ok := km["secret_file"]; ok {
+			given++
+			if file := r.str(kp+".secret_file", v); file != "" {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					r.errorf(kp+".secret_file", "%v", err)
+				}
+				secret = strings.TrimSpace(string(data))
+			}
+		}
+		switch {
+		case given != 1:
+			r.errorf(kp, "set exactly one of secret, secret_env and secret_file")
+		case r.reported(kp):
+		case len(secret) < 16:
+			r.errorf(kp, "the secret is shorter than 16 bytes")
+		}
+		mapSet(&b.Keys, id, secret)
+	}
+	// The realm and role are checked here for their location; the router
+	// checks them again, for flags, when the bridge starts.
+	if b.Realm == "" || len(realms) == 0 {
+		return b
+	}
+	i := slices.IndexFunc(realms, func(rc server.RealmConfig) bool { return rc.Name == b.Realm })
+	if i < 0 {
+		r.errorf(p+".realm", "no realm %q in realms", b.Realm)
+		return b
+	}
+	if role := cmp.Or(b.AuthRole, "http-bridge"); len(realms[i].Roles) > 0 &&
+		!slices.ContainsFunc(realms[i].Roles, func(rc server.RoleConfig) bool { return rc.Name == role }) {
+		r.errorf(p+".authrole", "realm %q has no role %q", b.Realm, role)
+	}
+	return b
 }
 
 // certPool reads a PEM bundle of CA certificates.
@@ -586,6 +694,7 @@ func (fc *configFile) apply(cfg server.Config, hc server.HTTPConfig) (server.Con
 	cfg.Realms = slices.Clone(fc.Router.Realms)
 	cfg.Logger = logger
 	hc.OriginPatterns = append(hc.OriginPatterns, fc.HTTP.OriginPatterns...)
+	hc.LongPoll = fc.HTTP.LongPoll
 	return cfg, hc
 }
 
@@ -635,13 +744,14 @@ func mountTransports(mux *http.ServeMux, r *server.Router, hc server.HTTPConfig,
 
 // serveHTTP serves HTTP, or HTTPS when the file configures TLS.
 func serveHTTP(srv *http.Server, ln net.Listener, fc *configFile) error {
-	if fc != nil && fc.TLSCert != "" {
+	if fc != nil && fc.TLSCertificate != nil {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*fc.TLSCertificate}}
 		if fc.TLSClientCAs != nil {
 			// Asked for, not required: a browser without a certificate
 			// still connects, and authenticates another way.
-			srv.TLSConfig = &tls.Config{ClientCAs: fc.TLSClientCAs, ClientAuth: tls.VerifyClientCertIfGiven}
+			srv.TLSConfig.ClientCAs, srv.TLSConfig.ClientAuth = fc.TLSClientCAs, tls.VerifyClientCertIfGiven
 		}
-		return srv.ServeTLS(ln, fc.TLSCert, fc.TLSKey)
+		return srv.ServeTLS(ln, "", "")
 	}
 	return srv.Serve(ln)
 }

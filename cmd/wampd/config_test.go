@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wampkit/wampkit/client"
 	"github.com/wampkit/wampkit/server"
@@ -34,6 +36,24 @@ func TestExampleConfig(t *testing.T) {
 		r.Realms[0].Auth.WAMPCRA.Users["peter"].Iterations != 4096 || r.Realms[1].Auth.Ticket.AuthenticatorRealm != "realm1" ||
 		r.AuthFailuresPerAddress != (server.RateLimit{Burst: 10, Every: 6e9}) || fc.WebSocketPath != "/ws" {
 		t.Fatalf("example read as %+v", fc)
+	}
+	// The keys that act only at run time, read into the router's
+	// configuration: the maximum call timeout, a role's trust level (one
+	// role has one), the event history.
+	cfg, hc := fc.apply(server.Config{}, server.HTTPConfig{})
+	if cfg.MaxCallTimeout != 10*time.Minute || cfg.DefaultCallTimeout != 0 {
+		t.Errorf("call timeouts read as default %v, max %v", cfg.DefaultCallTimeout, cfg.MaxCallTimeout)
+	}
+	for i, ro := range cfg.Realms[0].Roles {
+		if (ro.TrustLevel != nil) != (ro.Name == "backend") || ro.TrustLevel != nil && *ro.TrustLevel != 2 {
+			t.Errorf("roles[%d] %q: trust level %v", i, ro.Name, ro.TrustLevel)
+		}
+	}
+	if h := cfg.Realms[0].EventHistory; !reflect.DeepEqual(h, []server.EventHistoryConfig{{Topic: "com.example.public.news", Match: "exact", Limit: 100}}) {
+		t.Errorf("event_history read as %+v", h)
+	}
+	if !reflect.DeepEqual(hc.OriginPatterns, []string{"app.example.com", "*.example.org"}) {
+		t.Errorf("allowed_origins read as %v", hc.OriginPatterns)
 	}
 
 	addr, _ := startWampd(t, "--config", example)

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -22,13 +23,51 @@ import (
 	"github.com/wampkit/wampkit/transport/websocket"
 )
 
-func TestTLSConfigFile(t *testing.T) {
-	fc, err := loadConfigFile("testdata/tls.json")
+// writeKeyPair writes a server certificate and its key, signed by a new
+// CA, into dir and returns their paths.
+func writeKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	caCert, caKey := makeCert(t, "test CA", nil, nil)
+	cert, key := makeCert(t, "wampd", caCert, caKey)
+	certFile, keyFile = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
+	if err := os.WriteFile(certFile, pemCert(cert), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pemKey(t, key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+func pemKey(t *testing.T, k *ecdsa.PrivateKey) []byte {
+	der, err := x509.MarshalECPrivateKey(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fc.TLSClientCAs == nil || fc.TLSCert != "/etc/wampd/server.pem" {
-		t.Fatalf("tls read as cert %q, client CAs %v", fc.TLSCert, fc.TLSClientCAs)
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+}
+
+// TestTLSConfigFile loads testdata/tls.json, the README's example, with
+// its key pair's paths pointed at generated files.
+func TestTLSConfigFile(t *testing.T) {
+	example, err := os.ReadFile("testdata/tls.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := writeKeyPair(t, dir)
+	file := strings.NewReplacer("/etc/wampd/server.pem", certFile, "/etc/wampd/server-key.pem", keyFile).Replace(string(example))
+	if file == string(example) {
+		t.Fatal("testdata/tls.json no longer names /etc/wampd/server.pem and server-key.pem")
+	}
+	path := filepath.Join(dir, "tls.json")
+	os.WriteFile(path, []byte(file), 0o600)
+	fc, err := loadConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.TLSClientCAs == nil || fc.TLSCert != certFile || fc.TLSCertificate == nil || fc.TLSCertificate.Leaf.Subject.CommonName != "wampd" {
+		t.Fatalf("tls read as cert %q (%v), client CAs %v", fc.TLSCert, fc.TLSCertificate, fc.TLSClientCAs)
 	}
 	got := fc.Router.Realms[0].Auth.TLS
 	if got == nil || got.Role != "device" || len(got.Principals) != 2 ||
@@ -42,6 +81,30 @@ func TestTLSConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "ca.txt")
 	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
+	certFile, keyFile := writeKeyPair(t, dir)
+	_, otherKey := makeCert(t, "other", nil, nil)
+	wrongKey := filepath.Join(dir, "other-key.pem")
+	os.WriteFile(wrongKey, pemKey(t, otherKey), 0o600)
+	missing := filepath.Join(dir, "none.pem")
+
+	// The key pair: missing, not PEM, or a key of another certificate;
+	// reported at tls.cert_file, by --check-config and at start alike.
+	for name, tc := range map[string]struct{ cert, key, want string }{
+		"missing certificate": {missing, keyFile, "tls.cert_file: with tls.key_file: open " + missing + ": no such file or directory"},
+		"missing key":         {certFile, missing, "tls.cert_file: with tls.key_file: open " + missing + ": no such file or directory"},
+		"not PEM":             {notPEM, keyFile, "tls.cert_file: with tls.key_file: tls: failed to find any PEM data in certificate input"},
+		"another key":         {certFile, wrongKey, "tls.cert_file: with tls.key_file: tls: private key does not match public key"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+		os.WriteFile(path, []byte(`{"tls": {"cert_file": "`+tc.cert+`", "key_file": "`+tc.key+`"}, "realms": [{"name": "r"}]}`), 0o600)
+		if err := run(t.Context(), []string{"--check-config", path}, io.Discard, io.Discard, nil); err == nil || err.Error() != path+": "+tc.want {
+			t.Errorf("%s: --check-config: %v, want %q", name, err, path+": "+tc.want)
+		}
+		if err := run(t.Context(), []string{"--config", path, "--addr", "127.0.0.1:0"}, io.Discard, io.Discard, nil); err == nil || err.Error() != path+": "+tc.want {
+			t.Errorf("%s: --config: %v, want %q", name, err, path+": "+tc.want)
+		}
+	}
+
 	for name, tc := range map[string]struct{ tls, auth, want string }{
 		"missing CA file": {`"client_ca_file": "` + filepath.Join(dir, "none.pem") + `"`, `{"role": "device"}`,
 			"tls.client_ca_file: open " + filepath.Join(dir, "none.pem") + ": no such file or directory"},
@@ -58,7 +121,7 @@ func TestTLSConfigErrors(t *testing.T) {
 		"unknown role": {`"client_ca_file": "testdata/client-ca.pem"`, `{"role": "robot"}`,
 			`realms[0].auth.tls.role: realm "devices" has no role "robot"`},
 	} {
-		tlsBlock := `"cert_file": "s.pem", "key_file": "k.pem"`
+		tlsBlock := `"cert_file": "` + certFile + `", "key_file": "` + keyFile + `"`
 		if tc.tls != "" {
 			tlsBlock += ", " + tc.tls
 		}
@@ -85,15 +148,8 @@ func TestWampdTLSClientCertificate(t *testing.T) {
 		}
 		return p
 	}
-	pemKey := func(k *ecdsa.PrivateKey) []byte {
-		der, err := x509.MarshalECPrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
-	}
 	cfg := `{
-  "tls": {"cert_file": "` + write("server.pem", pemCert(serverCert)) + `", "key_file": "` + write("server-key.pem", pemKey(serverKey)) + `",
+  "tls": {"cert_file": "` + write("server.pem", pemCert(serverCert)) + `", "key_file": "` + write("server-key.pem", pemKey(t, serverKey)) + `",
           "client_ca_file": "` + write("ca.pem", pemCert(caCert)) + `"},
   "realms": [{"name": "devices", "roles": [{"name": "device"}, {"name": "guest"}],
               "auth": {"tls": {"role": "device"}, "anonymous": {"role": "guest"}}}]

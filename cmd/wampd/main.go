@@ -158,6 +158,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		if fc.RawSocketListen != "" && !flagGiven(args, "raw-addr") {
 			o.raw.addr = fc.RawSocketListen
 		}
+		if fc.RawSocketUnix != "" && !flagGiven(args, "unix") {
+			o.raw.unix = fc.RawSocketUnix
+		}
+		if fc.RawSocketMaxConnections != 0 && !flagGiven(args, "raw-max-connections") {
+			o.raw.maxConns = fc.RawSocketMaxConnections
+		}
+		if fc.RawSocketMinClientLength != 0 && !flagGiven(args, "raw-min-client-length") {
+			o.raw.minClient = fc.RawSocketMinClientLength
+		}
 	}
 	for _, name := range o.realms {
 		cfg.Realms = append(cfg.Realms, server.RealmConfig{Name: wamp.URI(name)})
@@ -167,7 +176,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	}
 	hc.OriginPatterns = append(hc.OriginPatterns, o.origins...)
 
-	bridgeCfg, err := o.bridge.config()
+	var fileBridge *server.BridgeConfig
+	if fc != nil {
+		fileBridge = fc.Bridge
+	}
+	bridgeCfg, err := o.bridge.config(fileBridge, flagGiven(args, "bridge-role"))
 	if err != nil {
 		return err
 	}

@@ -16,15 +16,19 @@ import (
 
 // rawOptions are the raw socket flags.
 type rawOptions struct {
-	addr   string // --raw-addr
-	unix   string // --unix
-	shared bool   // --raw-shared
+	addr      string // --raw-addr
+	unix      string // --unix
+	shared    bool   // --raw-shared
+	maxConns  int    // --raw-max-connections
+	minClient int    // --raw-min-client-length
 }
 
 func (o *rawOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "raw-addr", "", "also serve WAMP raw sockets (rs://) on this TCP `address`")
 	fs.StringVar(&o.unix, "unix", "", "also serve WAMP raw sockets on a Unix socket at this `path` (unix:///path)")
 	fs.BoolVar(&o.shared, "raw-shared", true, "serve WAMP raw sockets on the HTTP port too (not when it serves HTTPS)")
+	fs.IntVar(&o.maxConns, "raw-max-connections", 0, "refuse raw socket connections past this `number`, on all raw socket listeners together, with the protocol's connection-limit reply (0: no limit)")
+	fs.IntVar(&o.minClient, "raw-min-client-length", 0, "refuse a raw socket client whose largest message is shorter than this many `bytes` (its handshake's length), with the protocol's length-unacceptable reply (0: accept any)")
 }
 
 // rawSockets serves raw socket connections to the router.
@@ -39,9 +43,17 @@ type rawSockets struct {
 // returns the listener that HTTP should serve: the HTTP share of ln when
 // raw sockets share the HTTP port, otherwise ln itself.
 func startRawSockets(o rawOptions, ln net.Listener, https bool, router *server.Router, cfg server.Config, log *slog.Logger) (net.Listener, *rawSockets, error) {
+	if o.maxConns < 0 {
+		return nil, nil, fmt.Errorf("--raw-max-connections: %d is negative", o.maxConns)
+	}
+	if o.minClient < 0 || o.minClient > rawsocket.MaxMessageSize {
+		return nil, nil, fmt.Errorf("--raw-min-client-length: %d is not from 0 to %d", o.minClient, rawsocket.MaxMessageSize)
+	}
 	srv, err := rawsocket.NewServer(&rawsocket.Config{
 		ReadLimit:        cfg.MaxMessageSize,
 		WriteBufferLimit: cfg.MaxQueuedBytes,
+		MaxConnections:   o.maxConns,
+		MinClientLimit:   o.minClient,
 		Logger:           log,
 	})
 	if err != nil {
