@@ -149,3 +149,114 @@ func TestRawSocketFromConfigFile(t *testing.T) {
 	}
 	s.Leave(t.Context())
 }
+
+// rawHandshake opens a raw socket connection and sends a JSON handshake
+// announcing 2^(9+exp) bytes as the client's largest message; it returns
+// the router's four-octet reply and the connection.
+func rawHandshake(t *testing.T, network, addr string, exp byte) ([4]byte, net.Conn) {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte{0x7F, exp<<4 | 1, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	var reply [4]byte
+	if _, err := io.ReadFull(c, reply[:]); err != nil {
+		t.Fatalf("%s %s: reading the handshake reply: %v", network, addr, err)
+	}
+	c.SetDeadline(time.Time{})
+	return reply, c
+}
+
+// The router's refusals (the specification's error codes in the high
+// nibble of the second octet).
+var (
+	lengthUnacceptable = [4]byte{0x7F, 2 << 4, 0, 0}
+	connectionLimit    = [4]byte{0x7F, 4 << 4, 0, 0}
+)
+
+// TestRawSocketLimitsFromConfigFile: transports.rawsocket's unix,
+// max_connections and min_client_length: the Unix socket serves, a client
+// accepting too short messages gets the length-unacceptable reply, and
+// the connection past the limit, on any raw socket listener, the
+// connection-limit reply.
+func TestRawSocketLimitsFromConfigFile(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "wampd.sock")
+	addr, _ := startWampd(t, "--config", writeConfig(t, `{"realms": [{"name": "realm1"}],
+  "transports": {"rawsocket": {"unix": "`+sock+`", "max_connections": 2, "min_client_length": 4096}}}`))
+
+	// 512 and 2048 bytes are below 4096; 4096 is accepted.
+	for _, exp := range []byte{0, 2} {
+		if reply, _ := rawHandshake(t, "unix", sock, exp); reply != lengthUnacceptable {
+			t.Fatalf("a client announcing %d bytes: reply % x, want % x", 512<<exp, reply, lengthUnacceptable)
+		}
+	}
+	reply, first := rawHandshake(t, "unix", sock, 3)
+	if reply[1]&0x0F != 1 || reply[1]>>4 == 0 {
+		t.Fatalf("a client announcing 4096 bytes: reply % x, want acceptance", reply)
+	}
+
+	s, err := client.Join(t.Context(), "rs://"+addr, "realm1", nil)
+	if err != nil {
+		t.Fatalf("the second connection: %v", err)
+	}
+	defer s.Leave(context.Background())
+	for _, l := range [][2]string{{"tcp", addr}, {"unix", sock}} {
+		if reply, _ := rawHandshake(t, l[0], l[1], 15); reply != connectionLimit {
+			t.Fatalf("a third connection over %s: reply % x, want % x", l[0], reply, connectionLimit)
+		}
+	}
+	if _, err := client.Join(t.Context(), "unix://"+sock, "realm1", nil); err == nil || !strings.Contains(err.Error(), "maximum connection count reached") {
+		t.Fatalf("the Go client's third connection: %v", err)
+	}
+	// A closed connection frees its place.
+	first.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s2, err := client.Join(t.Context(), "unix://"+sock, "realm1", nil)
+		if err == nil {
+			s2.Leave(t.Context())
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no place 5 s after a connection closed: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRawSocketLimitFlags: --raw-max-connections and
+// --raw-min-client-length, and their bad values.
+func TestRawSocketLimitFlags(t *testing.T) {
+	addr, _ := startWampd(t, "--raw-max-connections", "1", "--raw-min-client-length", "1024")
+	if reply, _ := rawHandshake(t, "tcp", addr, 0); reply != lengthUnacceptable {
+		t.Fatalf("a client announcing 512 bytes: reply % x, want % x", reply, lengthUnacceptable)
+	}
+	s, err := client.Join(t.Context(), "rs://"+addr, "realm1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Leave(context.Background())
+	if reply, _ := rawHandshake(t, "tcp", addr, 15); reply != connectionLimit {
+		t.Fatalf("a second connection: reply % x, want % x", reply, connectionLimit)
+	}
+
+	for _, c := range []struct{ args, want string }{
+		{"--raw-max-connections=-1", "--raw-max-connections: -1 is negative"},
+		{"--raw-min-client-length=16777216", "--raw-min-client-length: 16777216 is not from 0 to 16777215"},
+	} {
+		if err := run(t.Context(), []string{"--addr", "127.0.0.1:0", c.args}, io.Discard, io.Discard, nil); err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %q", c.args, err, c.want)
+		}
+	}
+	if _, err := parseConfig([]byte(`{"transports": {"rawsocket": {"max_connections": -1, "min_client_length": 16777216, "unix": 5}}}`)); err == nil ||
+		!strings.Contains(err.Error(), "transports.rawsocket.max_connections: must be an integer from 0 to") ||
+		!strings.Contains(err.Error(), "transports.rawsocket.min_client_length: must be an integer from 0 to 16777215") ||
+		!strings.Contains(err.Error(), "transports.rawsocket.unix: must be a string") {
+		t.Errorf("bad rawsocket keys: %v", err)
+	}
+}
