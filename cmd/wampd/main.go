@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -212,8 +213,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	}
 	browser.Mount(mux)
 	demo.Mount(mux, demo.Config{Realm: string(cfg.Realms[0].Name)})
+	// draining is set once shutdown begins: /healthz then answers 503, so
+	// that a load balancer stops sending clients here during the drain.
+	var draining atomic.Bool
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if draining.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "shutting down\n")
+			return
+		}
 		io.WriteString(w, "ok\n")
 	})
 
@@ -250,14 +259,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "drain_time", o.drainTime)
+	draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), o.drainTime)
 	defer cancel()
-	// Stop accepting, then say GOODBYE to every session: http.Server.Shutdown
-	// does not wait for hijacked WebSocket connections, the router does.
+	// Say GOODBYE to every session, then stop accepting: during the drain
+	// the ports still answer, /healthz with 503 and a new session with
+	// ABORT wamp.close.system_shutdown, rather than refusing connections
+	// without a reason. http.Server.Shutdown does not wait for hijacked
+	// WebSocket connections, the router does.
 	srv.SetKeepAlivesEnabled(false)
+	rerr := router.Shutdown(sctx)
 	ln.Close()
 	raws.close()
-	rerr := router.Shutdown(sctx)
 	herr := srv.Shutdown(sctx)
 	if rerr != nil {
 		return rerr

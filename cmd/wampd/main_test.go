@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/transport/rawsocket"
 	"github.com/wampkit/wampkit/wamp"
 )
 
@@ -54,16 +55,63 @@ func startWampd(t *testing.T, args ...string) (string, func() error) {
 	return "", nil
 }
 
+// TestHealthz: /healthz answers 200 "ok" while wampd serves, and 503
+// with a reason once shutdown has begun, through the drain.
 func TestHealthz(t *testing.T) {
-	addr, _ := startWampd(t)
-	resp, err := http.Get("http://" + addr + "/healthz")
+	addr, stop := startWampd(t)
+	get := func() (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get(); code != 200 || body != "ok\n" {
+		t.Fatalf("/healthz: %d %q", code, body)
+	}
+
+	// A session that never answers GOODBYE holds the drain open for the
+	// router's goodbye timeout (2 s).
+	p, err := rawsocket.Dial(t.Context(), "tcp", addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(body) != "ok\n" {
-		t.Fatalf("/healthz: %d %q", resp.StatusCode, body)
+	defer p.Close()
+	if err := p.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": wamp.Dict{"caller": wamp.Dict{}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := p.Recv(); err != nil || m.Type() != wamp.TypeWelcome {
+		t.Fatalf("HELLO answered with %v, %v", m, err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	for {
+		code, body := get()
+		if code == http.StatusServiceUnavailable {
+			if body != "shutting down\n" {
+				t.Fatalf("/healthz during shutdown: %d %q", code, body)
+			}
+			break
+		}
+		if code != 200 {
+			t.Fatalf("/healthz: %d %q", code, body)
+		}
+		select {
+		case err := <-stopped:
+			t.Fatalf("wampd stopped (%v) and /healthz never answered 503", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// Meanwhile a new session is told why it cannot join.
+	_, err = client.Join(t.Context(), "ws://"+addr+"/ws", "realm1", nil)
+	if werr, ok := errors.AsType[*wamp.Error](err); !ok || werr.URI != wamp.ErrSystemShutdown {
+		t.Errorf("join during the drain: %v, want ABORT %s", err, wamp.ErrSystemShutdown)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("run returned %v", err)
 	}
 }
 
