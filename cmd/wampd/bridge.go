@@ -19,7 +19,7 @@ type bridgeOptions struct {
 }
 
 func (b *bridgeOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&b.realm, "bridge-realm", "", "serve the HTTP bridge (POST /publish, POST /call) in `realm`; needs --bridge-key")
+	fs.StringVar(&b.realm, "bridge-realm", "", "serve the HTTP bridge (POST /publish, POST /call) in `realm`; needs a --bridge-key or the config file's bridge.keys")
 	fs.StringVar(&b.role, "bridge-role", "http-bridge", "the authrole of the HTTP bridge's session")
 	fs.Var(&b.keys, "bridge-key", "an HTTP bridge key as `id:secret`, or id:@file to read the secret from a file (repeatable)")
 }

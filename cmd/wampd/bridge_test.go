@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -264,5 +265,28 @@ func TestBridgeConfigFileErrors(t *testing.T) {
 	if err := run(t.Context(), []string{"--config", path, "--addr", "127.0.0.1:0", "--bridge-realm", "realm1", "--bridge-role", "ghost", "--bridge-key", "k:0123456789abcdef"}, io.Discard, io.Discard, nil); err == nil ||
 		err.Error() != `server: bridge: realm "realm1" has no role "ghost"` {
 		t.Errorf("--bridge-role undefined in the realm: %v", err)
+	}
+}
+
+// TestREADMEBridgeExample loads the README's bridge example.
+func TestREADMEBridgeExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "An HTTP bridge that may only publish")
+	_, block, ok2 := strings.Cut(section, "```json\n")
+	block, _, ok3 := strings.Cut(block, "```\n")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no bridge example")
+	}
+	t.Setenv("WAMPD_BRIDGE_SECRET", "readme-secret-0123456789")
+	fc, err := parseConfig([]byte(block))
+	if err != nil {
+		t.Fatalf("the README's bridge example: %v", err)
+	}
+	want := server.BridgeConfig{Realm: "realm1", AuthRole: "notifier", AuthID: "billing", Keys: map[string]string{"billing-1": "readme-secret-0123456789"}}
+	if b := fc.Bridge; b == nil || b.Realm != want.Realm || b.AuthRole != want.AuthRole || b.AuthID != want.AuthID || !maps.Equal(b.Keys, want.Keys) {
+		t.Fatalf("read as %+v, want %+v", fc.Bridge, want)
 	}
 }
