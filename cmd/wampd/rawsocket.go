@@ -28,7 +28,7 @@ func (o *rawOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.unix, "unix", "", "also serve WAMP raw sockets on a Unix socket at this `path` (unix:///path)")
 	fs.BoolVar(&o.shared, "raw-shared", true, "serve WAMP raw sockets on the HTTP port too (not when it serves HTTPS)")
 	fs.IntVar(&o.maxConns, "raw-max-connections", 0, "refuse raw socket connections past this `number`, on all raw socket listeners together, with the protocol's connection-limit reply (0: no limit)")
-	fs.IntVar(&o.minClient, "raw-min-client-length", 0, "refuse a raw socket client whose largest message is shorter than this many `bytes` (its handshake's length), with the protocol's length-unacceptable reply (0: accept any)")
+	fs.IntVar(&o.minClient, "raw-min-client-length", 0, "refuse a raw socket client whose largest message is shorter than this many `bytes` (its handshake's length), with the protocol's length-unacceptable reply (0: rawsocket.DefaultMinClientLimit, 4096, the least that holds the router's WELCOME)")
 }
 
 // rawSockets serves raw socket connections to the router.
