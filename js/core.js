@@ -336,7 +336,14 @@ class Bridge {
   // progressive result (host "progress"), and signal's abort rejects at
   // once with signal.reason and tells Go to cancel the call.
   start(op, sid, args, progress, signal) {
-    return new Promise((resolve, reject) => {
+    return this.begin(op, sid, args, progress, signal).promise;
+  }
+
+  // begin is start that also returns the request number, which a call
+  // stream's parts name (0 when the promise rejected at once).
+  begin(op, sid, args, progress, signal) {
+    let req = 0;
+    const promise = new Promise((resolve, reject) => {
       if (this.dead) {
         reject(this.dead);
         return;
@@ -345,7 +352,7 @@ class Bridge {
         reject(signal.reason);
         return;
       }
-      const req = ++this.last;
+      req = ++this.last;
       let onAbort;
       const unlisten = () => signal?.removeEventListener('abort', onAbort);
       this.pending.set(req, {
@@ -378,6 +385,7 @@ class Bridge {
         reject(typeof bad === 'string' ? new TypeError(bad) : bad);
       }
     });
+    return { req, promise };
   }
 
   // settle answers an invocation or a challenge that Go awaits.
@@ -551,6 +559,94 @@ async function runProcedure(bridge, sid, handler, token, payload) {
 
 const handles = new WeakMap(); // Registration or Subscription → bridge number
 
+// revocation is what register and subscribe pass to Go before the
+// Registration or Subscription exists: Go calls fn(reason) when the router
+// revokes it, which resolves promise and calls the object's onrevoked
+// (target, set once the object exists).
+function revocation() {
+  const r = { target: null };
+  let resolve;
+  r.promise = new Promise((res) => { resolve = res; });
+  r.fn = (reason) => {
+    later(() => {
+      resolve(reason);
+      const f = r.target?.onrevoked;
+      if (typeof f === 'function') return f.call(r.target, reason);
+      return undefined;
+    });
+  };
+  return r;
+}
+
+// callOptions splits the options of call and callStream into the WAMP
+// options and what the client handles, checked.
+function callOptions(options) {
+  const { onProgress, signal, cancelMode, ...wampOptions } = options ?? {};
+  if (onProgress != null) checkFunction('options.onProgress', onProgress);
+  if (signal != null && (typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+    throw new TypeError('wampkit: options.signal must be an AbortSignal');
+  }
+  const local = { progress: onProgress != null, cancelMode: cancelMode ?? null };
+  return { wampOptions, local, onProgress: onProgress ?? null, signal: signal ?? null };
+}
+
+const toResult = (data) => {
+  const [a, k, d] = decode(data);
+  return new Result(a ?? [], k ?? {}, d ?? {});
+};
+
+/** A call whose arguments the caller streams (progressive call invocations); session.callStream makes it. */
+export class CallStream {
+  #bridge;
+  #sid;
+  #req;
+  #signal;
+  #closed = false;
+
+  constructor(bridge, sid, procedure, options) {
+    const { wampOptions, local, onProgress, signal } = callOptions(options);
+    const payload = encode([null, null, wampOptions, local]);
+    this.#bridge = bridge;
+    this.#sid = sid;
+    this.#signal = signal;
+    this.procedure = procedure;
+    const { req, promise } = bridge.begin('stream', sid, [procedure, payload], onProgress, signal);
+    this.#req = req;
+    this.result = promise.then(toResult);
+    // The page may read the outcome through close() alone: not unhandled.
+    this.result.catch(() => {});
+  }
+
+  async send(args, kwargs) {
+    if (this.#closed) throw new Error('wampkit: callStream: send after close');
+    if (this.#signal?.aborted) throw this.#signal.reason;
+    if (this.#req === 0) return this.result.then(() => undefined); // it failed at once: that failure
+    const part = encode([args ?? [], kwargs ?? null, false]);
+    await this.#bridge.request('send', this.#sid, this.#req, part);
+  }
+
+  close(args, kwargs) {
+    if (this.#closed) return Promise.reject(new Error('wampkit: callStream: close called twice'));
+    this.#closed = true;
+    if (this.#req !== 0 && !this.#signal?.aborted) {
+      let bad;
+      try {
+        bad = this.#bridge.fns.send(this.#sid, this.#req, this.#req, encode([args ?? [], kwargs ?? null, true]));
+      } catch (e) {
+        bad = e;
+      }
+      if (bad) {
+        // Go refused the part (or is gone): the call ends here.
+        const p = this.#bridge.pending.get(this.#req);
+        this.#bridge.pending.delete(this.#req);
+        p?.reject(typeof bad === 'string' ? new TypeError(bad) : bad);
+        if (typeof bad === 'string') this.#bridge.fns.cancel(this.#req);
+      }
+    }
+    return this.result;
+  }
+}
+
 function checkString(what, v) {
   if (typeof v !== 'string') throw new TypeError(`wampkit: ${what} must be a string, got ${typeof v}`);
 }
@@ -561,10 +657,12 @@ function checkFunction(what, v) {
 
 /** A registered procedure. */
 export class Registration {
-  constructor(session, procedure, id) {
+  constructor(session, procedure, id, revoked) {
     this.session = session;
     this.procedure = procedure;
     this.id = id;
+    this.revoked = revoked ?? new Promise(() => {});
+    this.onrevoked = null;
   }
 
   unregister() {
@@ -574,10 +672,12 @@ export class Registration {
 
 /** A subscription to a topic. */
 export class Subscription {
-  constructor(session, topic, id) {
+  constructor(session, topic, id, revoked) {
     this.session = session;
     this.topic = topic;
     this.id = id;
+    this.revoked = revoked ?? new Promise(() => {});
+    this.onrevoked = null;
   }
 
   unsubscribe() {
@@ -615,16 +715,14 @@ export class Session {
 
   async call(procedure, args, kwargs, options) {
     checkString('procedure', procedure);
-    const { onProgress, signal, cancelMode, ...wampOptions } = options ?? {};
-    if (onProgress != null) checkFunction('options.onProgress', onProgress);
-    if (signal != null && (typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
-      throw new TypeError('wampkit: options.signal must be an AbortSignal');
-    }
-    const local = { progress: onProgress != null, cancelMode: cancelMode ?? null };
+    const { wampOptions, local, onProgress, signal } = callOptions(options);
     const payload = encode([args ?? [], kwargs ?? null, wampOptions, local]);
-    const data = await this.#s.bridge.start('call', this.#s.sid, [procedure, payload], onProgress ?? null, signal ?? null);
-    const [a, k, d] = decode(data);
-    return new Result(a ?? [], k ?? {}, d ?? {});
+    return toResult(await this.#s.bridge.start('call', this.#s.sid, [procedure, payload], onProgress, signal));
+  }
+
+  callStream(procedure, options) {
+    checkString('procedure', procedure);
+    return new CallStream(this.#s.bridge, this.#s.sid, procedure, options);
   }
 
   async register(procedure, handler, options) {
@@ -635,9 +733,11 @@ export class Session {
     const invoke = (token, payload) => {
       queueMicrotask(() => runProcedure(bridge, sid, handler, token, payload));
     };
-    const data = await this.#request('register', procedure, encode(options ?? null), invoke);
+    const revoked = revocation();
+    const data = await this.#request('register', procedure, encode(options ?? null), invoke, revoked.fn);
     const [handle, id] = JSON.parse(data);
-    const reg = new Registration(this, procedure, id);
+    const reg = new Registration(this, procedure, id, revoked.promise);
+    revoked.target = reg;
     handles.set(reg, handle);
     return reg;
   }
@@ -659,9 +759,11 @@ export class Session {
         return handler(args ?? [], kwargs ?? {}, details ?? {});
       });
     };
-    const data = await this.#request('subscribe', topic, encode(options ?? null), deliver);
+    const revoked = revocation();
+    const data = await this.#request('subscribe', topic, encode(options ?? null), deliver, revoked.fn);
     const [handle, id] = JSON.parse(data);
-    const sub = new Subscription(this, topic, id);
+    const sub = new Subscription(this, topic, id, revoked.promise);
+    revoked.target = sub;
     handles.set(sub, handle);
     return sub;
   }

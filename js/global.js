@@ -5,8 +5,8 @@
 //   <script> wampkit.connect({ realm: 'realm1' }).then(...) </script>
 //
 // The default wasmUrl, '/wamp.wasm', resolves against this script's URL.
-import { connect, Result, WampError, Session, Registration, Subscription, setBase } from './core.js';
+import { connect, Result, WampError, Session, Registration, Subscription, CallStream, setBase } from './core.js';
 
 setBase(globalThis.document?.currentScript?.src);
 
-globalThis.wampkit = { connect, Result, WampError, Session, Registration, Subscription };
+globalThis.wampkit = { connect, Result, WampError, Session, Registration, Subscription, CallStream };

@@ -298,6 +298,17 @@ export class Registration {
   readonly procedure: string;
   /** The router's registration ID when it was made (a reconnection registers again under a new ID; the registration stays valid). */
   readonly id: number;
+  /**
+   * Resolves with the router's reason ('' when it gave none) when the
+   * router ends the registration itself (registration_revocation, e.g.
+   * after wamp.registration.remove_callee). The registration is then gone:
+   * calls get 'wamp.error.no_such_procedure' (unless another callee has
+   * it), a reconnection does not register it again, and unregister()
+   * rejects. Stays pending otherwise, also after unregister().
+   */
+  readonly revoked: Promise<string>;
+  /** Called with the reason when the router revokes the registration, as revoked resolves. */
+  onrevoked: ((reason: string) => void) | null;
   unregister(): Promise<void>;
 }
 
@@ -306,7 +317,58 @@ export class Subscription {
   readonly topic: string;
   /** The router's subscription ID when it was made (a reconnection subscribes again under a new ID; the subscription stays valid). */
   readonly id: number;
+  /**
+   * Resolves with the router's reason ('' when it gave none) when the
+   * router ends the subscription itself (subscription_revocation, e.g.
+   * after wamp.subscription.remove_subscriber). No event reaches the
+   * handler after it, a reconnection does not subscribe again, and
+   * unsubscribe() rejects. Stays pending otherwise, also after
+   * unsubscribe().
+   */
+  readonly revoked: Promise<string>;
+  /** Called with the reason when the router revokes the subscription, as revoked resolves. */
+  onrevoked: ((reason: string) => void) | null;
   unsubscribe(): Promise<void>;
+}
+
+/**
+ * A call whose caller streams its arguments in parts (progressive call
+ * invocations); session.callStream makes it. Each send() sends one part,
+ * close() the last one; the callee gets the first part as its arguments
+ * and reads the others with details.next(). Nothing is sent before the
+ * first part. Parts go in the order send() and close() were called; one
+ * may send without awaiting the one before.
+ *
+ *   const stream = session.callStream('com.example.sum');
+ *   await stream.send([1]);
+ *   await stream.send([2]);
+ *   const r = await stream.close([3]); // r.args[0] === 6, say
+ */
+export class CallStream {
+  /** The procedure called. */
+  readonly procedure: string;
+  /**
+   * The call's outcome, as close() returns it: the callee's final result,
+   * or a rejection (a WampError when the callee or the router answered
+   * ERROR; options.signal's reason on abort). It settles only after
+   * close(), or at once when the call cannot start (the router does not
+   * announce progressive_call_invocations, the session is closed) or is
+   * aborted.
+   */
+  readonly result: Promise<Result>;
+  /**
+   * Sends a part of the arguments; resolves once it is sent. Rejects
+   * after close() or an abort, with the call's error when the callee has
+   * answered already (an ERROR), and with an Error ("the call was
+   * answered before its last part") when it returned its result early.
+   */
+  send(args?: Args | null, kwargs?: Kwargs | null): Promise<void>;
+  /**
+   * Sends the last part of the arguments and returns result. When the
+   * callee has answered already, nothing is sent and result tells that
+   * answer. A second close() rejects.
+   */
+  close(args?: Args | null, kwargs?: Kwargs | null): Promise<Result>;
 }
 
 export class Session {
@@ -324,6 +386,14 @@ export class Session {
    * router answers ERROR, with options.signal's reason when it is aborted.
    */
   call(procedure: string, args?: Args | null, kwargs?: Kwargs | null, options?: CallOptions | null): Promise<Result>;
+  /**
+   * Starts a call whose arguments are streamed with the returned
+   * CallStream's send() and close(). options are those of call: WAMP
+   * options (timeout, disclose_me, ...), onProgress for progressive
+   * results, signal (aborting it cancels the call, also while parts are
+   * still to come) and cancelMode. Throws a TypeError for a bad option.
+   */
+  callStream(procedure: string, options?: CallOptions | null): CallStream;
   /** Registers a procedure. */
   register(procedure: string, handler: Procedure, options?: RegisterOptions | null): Promise<Registration>;
   unregister(registration: Registration): Promise<void>;

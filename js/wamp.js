@@ -7,4 +7,4 @@ import { setBase } from './core.js';
 
 setBase(import.meta.url);
 
-export { connect, Result, WampError, Session, Registration, Subscription } from './core.js';
+export { connect, Result, WampError, Session, Registration, Subscription, CallStream } from './core.js';

@@ -58,12 +58,29 @@ type waiter struct {
 	wake     chan struct{} // capacity 1: progress is not empty
 }
 
-// handle is a session as the shim sees it.
+// handle is a session as the shim sees it. Registrations and
+// subscriptions share the bridge's numbers; stops holds, under each, the
+// channel that ends the wait for its revocation (see watchRevoked).
 type handle struct {
-	sid  int
-	s    *client.Session // nil until joined
-	regs map[int]*client.Registration
-	subs map[int]*client.Subscription
+	sid     int
+	s       *client.Session // nil until joined
+	regs    map[int]*client.Registration
+	subs    map[int]*client.Subscription
+	stops   map[int]chan struct{}
+	streams map[int]*stream // calls whose arguments the page streams, by request number
+}
+
+// stream is a call whose arguments the page streams (callStream). Its
+// parts wait here, in the order the page sent them, for the worker that
+// sends them one at a time.
+type stream struct {
+	cs     *client.CallStream
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Guarded by bridge.mu.
+	parts []streamPart
+	busy  bool // a worker is sending parts
 }
 
 func newBridge() *bridge {
@@ -89,9 +106,11 @@ func (b *bridge) object() js.Value {
 	def("init", "f", b.init)
 	def("connect", "ns", b.connect)
 	def("cancel", "n", b.cancel)
-	def("register", "nnssf", b.register)
+	def("stream", "nnss", b.stream)
+	def("send", "nnns", b.send)
+	def("register", "nnssff", b.register)
 	def("unregister", "nnn", b.unregister)
-	def("subscribe", "nnssf", b.subscribe)
+	def("subscribe", "nnssff", b.subscribe)
 	def("unsubscribe", "nnn", b.unsubscribe)
 	def("publish", "nnss", b.publish)
 	def("leave", "nns", b.leave)
@@ -189,7 +208,8 @@ func (b *bridge) connect(args []js.Value) error {
 		b.mu.Unlock()
 		return fmt.Errorf("wampkit bridge: session %d exists", sid)
 	}
-	h := &handle{sid: sid, regs: map[int]*client.Registration{}, subs: map[int]*client.Subscription{}}
+	h := &handle{sid: sid, regs: map[int]*client.Registration{}, subs: map[int]*client.Subscription{},
+		stops: map[int]chan struct{}{}, streams: map[int]*stream{}}
 	b.sessions[sid] = h
 	b.mu.Unlock()
 	go b.run(h, cc)
@@ -244,10 +264,15 @@ func (b *bridge) run(h *handle, cc connectConfig) {
 	}
 }
 
-// drop forgets a session that ended.
+// drop forgets a session that ended, and stops the waits for the
+// revocation of its registrations and subscriptions.
 func (b *bridge) drop(h *handle) {
 	b.mu.Lock()
 	delete(b.sessions, h.sid)
+	for n, stop := range h.stops {
+		close(stop)
+		delete(h.stops, n)
+	}
 	b.mu.Unlock()
 }
 
@@ -451,16 +476,21 @@ func (b *bridge) call(sid, req int, procedure string, payload []byte) {
 	b.mu.Unlock()
 	b.workers.run(func() {
 		defer cancel()
-		onProgress := func(r *client.Result) {
-			data, err := encodeTriple(r.Args, r.Kwargs, r.Details)
-			if err != nil {
-				js.Global().Get("console").Call("warn", "wampkit: progressive result dropped: it has no JSON form: "+err.Error())
-				return
-			}
-			b.notify("progress", req, data)
-		}
-		endWith(s.Call(ctx, wamp.URI(procedure), c.args, c.kwargs, c.clientOptions(onProgress)...))
+		endWith(s.Call(ctx, wamp.URI(procedure), c.args, c.kwargs, c.clientOptions(b.progressTo(req))...))
 	})
+}
+
+// progressTo returns the progress handler of call req: each progressive
+// result reaches the shim as "progress" with the request number.
+func (b *bridge) progressTo(req int) func(*client.Result) {
+	return func(r *client.Result) {
+		data, err := encodeTriple(r.Args, r.Kwargs, r.Details)
+		if err != nil {
+			js.Global().Get("console").Call("warn", "wampkit: progressive result dropped: it has no JSON form: "+err.Error())
+			return
+		}
+		b.notify("progress", req, data)
+	}
 }
 
 // cancel(req) cancels call req: the client sends CANCEL. The shim has
@@ -476,12 +506,132 @@ func (b *bridge) cancel(args []js.Value) error {
 	return nil
 }
 
-// register(sid, req, procedure, options, fn) registers a procedure. fn is
+// stream(sid, req, procedure, payload) starts call req, whose arguments
+// the page then streams with send; payload is that of call without
+// arguments, [null, null, options, local]. Nothing is sent before the
+// first part. The call settles as req: "resolve" with [args, kwargs,
+// details] once the last part was sent and the callee answered, "reject"
+// when the call fails or cannot start (the router does not announce
+// progressive_call_invocations, say). cancel(req) cancels it.
+func (b *bridge) stream(args []js.Value) error {
+	sid, req, procedure, payload := args[0].Int(), args[1].Int(), args[2].String(), []byte(args[3].String())
+	h, s, err := b.session(sid)
+	var c callRequest
+	if err == nil {
+		c, err = decodeCall(payload)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var cs *client.CallStream
+	if err == nil {
+		cs, err = s.CallStream(ctx, wamp.URI(procedure), c.clientOptions(b.progressTo(req))...)
+	}
+	if err != nil {
+		cancel()
+		b.notify("reject", req, encodeError(err))
+		return nil
+	}
+	st := &stream{cs: cs, ctx: ctx, cancel: cancel}
+	b.mu.Lock()
+	h.streams[req] = st
+	b.calls[req] = cancel
+	b.mu.Unlock()
+	// Canceled by the page, or done: the stream takes no more parts.
+	context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		if h.streams[req] == st {
+			delete(h.streams, req)
+		}
+		delete(b.calls, req)
+		b.mu.Unlock()
+	})
+	return nil
+}
+
+// send(sid, req, stream, part) sends a part of the arguments of call
+// stream, [args, kwargs, final], after the parts sent before. A part that
+// is not final settles req once sent ("resolve" with null); the final
+// part is close's: req is then the call's own request, and it settles
+// with the call's result.
+func (b *bridge) send(args []js.Value) error {
+	sid, req, n := args[0].Int(), args[1].Int(), args[2].Int()
+	p, err := decodeStreamPart([]byte(args[3].String()))
+	b.mu.Lock()
+	var st *stream
+	if h := b.sessions[sid]; h != nil {
+		st = h.streams[n]
+		if st != nil && err == nil && p.final {
+			delete(h.streams, n) // close: no part may follow
+		}
+	}
+	if err == nil && st == nil {
+		err = errors.New("wampkit: callStream: the call has ended (closed, canceled, failed, or its session ended)")
+	}
+	if err != nil {
+		b.mu.Unlock()
+		b.notify("reject", req, encodeError(err))
+		return nil
+	}
+	p.req = req
+	st.parts = append(st.parts, p)
+	idle := !st.busy
+	st.busy = true
+	b.mu.Unlock()
+	if idle {
+		b.workers.run(func() { b.sendParts(st) })
+	}
+	return nil
+}
+
+// sendParts sends the parts queued in st, in order, until none is left.
+func (b *bridge) sendParts(st *stream) {
+	for {
+		b.mu.Lock()
+		if len(st.parts) == 0 {
+			st.busy = false
+			b.mu.Unlock()
+			return
+		}
+		p := st.parts[0]
+		st.parts = st.parts[1:]
+		b.mu.Unlock()
+		if p.final {
+			var res *client.Result
+			err := st.ctx.Err() // canceled: nothing more is sent
+			if err == nil {
+				res, err = st.cs.Close(p.args, p.kwargs)
+			}
+			st.cancel()
+			if err != nil {
+				b.notify("reject", p.req, encodeError(err))
+				continue
+			}
+			data, err := encodeTriple(res.Args, res.Kwargs, res.Details)
+			if err != nil {
+				b.notify("reject", p.req, encodeError(err))
+				continue
+			}
+			b.notify("resolve", p.req, data)
+			continue
+		}
+		err := st.ctx.Err()
+		if err == nil {
+			err = st.cs.Send(p.args, p.kwargs)
+		}
+		if err != nil {
+			b.notify("reject", p.req, encodeError(err))
+			continue
+		}
+		b.notify("resolve", p.req, []byte("null"))
+	}
+}
+
+// register(sid, req, procedure, options, fn, revoked) registers a procedure. fn is
 // called as fn(token, [args, kwargs, details]) for each invocation, and
-// the shim answers with settle(token, outcome); see decodeOutcome. The
-// result is [registration number, registration ID].
+// the shim answers with settle(token, outcome); see decodeOutcome. When the
+// router revokes the registration, revoked(reason) is called. The result
+// is [registration number, registration ID].
 func (b *bridge) register(args []js.Value) error {
-	sid, req, procedure, options, fn := args[0].Int(), args[1].Int(), args[2].String(), args[3].String(), args[4]
+	sid, req, procedure, options, fn, revoked := args[0].Int(), args[1].Int(), args[2].String(), args[3].String(), args[4], args[5]
 	b.finish(req, func() ([]byte, error) {
 		h, s, err := b.session(sid)
 		if err != nil {
@@ -499,7 +649,10 @@ func (b *bridge) register(args []js.Value) error {
 		b.last++
 		n := b.last
 		h.regs[n] = reg
+		stop := make(chan struct{})
+		h.stops[n] = stop
 		b.mu.Unlock()
+		go b.watchRevoked(h, n, stop, reg.Revoked(), reg.RevokeReason, revoked)
 		return fmt.Appendf(nil, "[%d,%d]", n, uint64(reg.ID())), nil
 	})
 	return nil
@@ -534,6 +687,30 @@ func (b *bridge) procedure(fn js.Value) client.Handler {
 	}
 }
 
+// watchRevoked waits until the router revokes registration or
+// subscription n of h (revoked closes) or the page no longer needs to
+// know (stop closes: it ended it, or the session ended). On revocation
+// it forgets n and calls the page's fn(reason), reason "" when the router
+// gave none.
+func (b *bridge) watchRevoked(h *handle, n int, stop chan struct{}, revoked <-chan struct{}, reason func() string, fn js.Value) {
+	select {
+	case <-revoked:
+	case <-stop:
+		return
+	}
+	b.mu.Lock()
+	live := h.stops[n] == stop
+	if live {
+		delete(h.stops, n)
+		delete(h.regs, n)
+		delete(h.subs, n)
+	}
+	b.mu.Unlock()
+	if live {
+		fn.Invoke(reason())
+	}
+}
+
 // unregister(sid, req, registration number) ends a registration.
 func (b *bridge) unregister(args []js.Value) error {
 	return endOne(b, args, "unregister", "registration",
@@ -558,6 +735,10 @@ func endOne[T any](b *bridge, args []js.Value, op, noun string, table func(*hand
 		live := table(h)
 		x, ok := live[n]
 		delete(live, n)
+		if stop := h.stops[n]; stop != nil {
+			close(stop)
+			delete(h.stops, n)
+		}
 		b.mu.Unlock()
 		if !ok {
 			return nil, fmt.Errorf("wampkit: %s: not a live %s of this session", op, noun)
@@ -567,11 +748,12 @@ func endOne[T any](b *bridge, args []js.Value, op, noun string, table func(*hand
 	return nil
 }
 
-// subscribe(sid, req, topic, options, fn) subscribes fn, called as
-// fn([args, kwargs, details]) for each event. The result is
+// subscribe(sid, req, topic, options, fn, revoked) subscribes fn, called
+// as fn([args, kwargs, details]) for each event; revoked(reason) is called
+// when the router revokes the subscription. The result is
 // [subscription number, subscription ID].
 func (b *bridge) subscribe(args []js.Value) error {
-	sid, req, topic, options, fn := args[0].Int(), args[1].Int(), args[2].String(), args[3].String(), args[4]
+	sid, req, topic, options, fn, revoked := args[0].Int(), args[1].Int(), args[2].String(), args[3].String(), args[4], args[5]
 	b.finish(req, func() ([]byte, error) {
 		h, s, err := b.session(sid)
 		if err != nil {
@@ -589,7 +771,10 @@ func (b *bridge) subscribe(args []js.Value) error {
 		b.last++
 		n := b.last
 		h.subs[n] = sub
+		stop := make(chan struct{})
+		h.stops[n] = stop
 		b.mu.Unlock()
+		go b.watchRevoked(h, n, stop, sub.Revoked(), sub.RevokeReason, revoked)
 		return fmt.Appendf(nil, "[%d,%d]", n, uint64(sub.ID())), nil
 	})
 	return nil

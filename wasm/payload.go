@@ -174,6 +174,36 @@ func decodeProgress(data []byte) (wamp.List, wamp.Dict, error) {
 	return args, kwargs, nil
 }
 
+// streamPart is a part of the arguments of a call that the page streams
+// (callStream): the JSON array [args, kwargs, final] that send and close
+// pass, final true for close.
+type streamPart struct {
+	req    int // the request the page awaits: the part's send, or the call for the last part
+	args   wamp.List
+	kwargs wamp.Dict
+	final  bool
+}
+
+// decodeStreamPart decodes a part of a streamed call's arguments.
+func decodeStreamPart(data []byte) (streamPart, error) {
+	l, err := decodeList(data, "part", 3)
+	if err != nil {
+		return streamPart{}, err
+	}
+	var p streamPart
+	if p.args, err = listAt(l, 0, "args"); err != nil {
+		return streamPart{}, err
+	}
+	if p.kwargs, err = dictAt(l, 1, "kwargs"); err != nil {
+		return streamPart{}, err
+	}
+	var ok bool
+	if p.final, ok = l[2].(bool); !ok {
+		return streamPart{}, fmt.Errorf("part: final: want a boolean, got %s", jsonKind(l[2]))
+	}
+	return p, nil
+}
+
 // encodePart encodes a later part of a progressive call invocation as
 // [args, kwargs, final], what details.next() resolves with.
 func encodePart(p *client.Part) ([]byte, error) {

@@ -146,6 +146,31 @@ func TestProgressPayloads(t *testing.T) {
 	}
 }
 
+func TestDecodeStreamPart(t *testing.T) {
+	p, err := decodeStreamPart([]byte(`[["\u0000AQI=",3],{"k":"v"},true]`))
+	if err != nil || !reflect.DeepEqual(p.args, wamp.List{[]byte{1, 2}, int64(3)}) ||
+		!reflect.DeepEqual(p.kwargs, wamp.Dict{"k": "v"}) || !p.final {
+		t.Errorf("decodeStreamPart = %+v, %v", p, err)
+	}
+	p, err = decodeStreamPart([]byte(`[null,null,false]`))
+	if err != nil || p.args != nil || p.kwargs != nil || p.final {
+		t.Errorf("decodeStreamPart of nulls = %+v, %v", p, err)
+	}
+	for in, want := range map[string]string{
+		`[[],{}]`:        "want 3 elements, got 2",
+		`[[],{},1]`:      "final: want a boolean, got a number",
+		`[[],{},null]`:   "final: want a boolean, got null",
+		`[{},{},true]`:   "args: want an array, got an object",
+		`[[],[],true]`:   "kwargs: want an object, got an array",
+		`{"args":[]}`:    "want an array, got an object",
+		`[[],{},true] 1`: "unexpected",
+	} {
+		if _, err := decodeStreamPart([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("decodeStreamPart(%s) = %v, want an error containing %q", in, err, want)
+		}
+	}
+}
+
 func TestHandlerDetails(t *testing.T) {
 	inv := &client.Invocation{Details: wamp.Dict{"procedure": "com.example.a.b", "caller": int64(3)}}
 	if d := invocationDetails(inv); !reflect.DeepEqual(d, inv.Details) {
