@@ -87,7 +87,7 @@ func checkStreamPipelined(t *testing.T, caller *tab) {
 
 // checkStreamAnsweredEarly: a callee that answers after the first part,
 // with a result or an error, ends the call: close() sends nothing more and
-// returns that answer.
+// returns that answer. A call with no callee, or that cannot start, rejects.
 func checkStreamAnsweredEarly(t *testing.T, callee, caller *tab) {
 	t.Helper()
 	callee.run(`await S.register('com.test.early', (args) => {
@@ -103,6 +103,11 @@ func checkStreamAnsweredEarly(t *testing.T, callee, caller *tab) {
 		return [r.error.class, r.error.uri, r.error.args];`, `["WampError", "com.test.refused", ["no bad"]]`)
 	caller.expect(`const r = await attempt(S.callStream('com.test.nobody').close(['x']));
 		return r.error.uri;`, `"wamp.error.no_such_procedure"`)
+	// A call that cannot start: its parts and its close reject.
+	caller.expect(`const s = S.callStream('com.test.concat', {cancelMode: 'bogus'});
+		return [(await attempt(s.send(['x']))).error.message, (await attempt(s.close(['y']))).error.message];`,
+		`["wampkit: callStream: the call has ended (closed, canceled, failed, or its session ended)",
+		"options.cancelMode \"bogus\": want skip, kill or killnowait"]`)
 }
 
 // checkStreamAborted: aborting the signal of a stream whose callee waits
