@@ -7,8 +7,10 @@
 // Run them with `go test ./browsertests/` (or `make test`, which installs
 // Debian's chromium and this directory's npm packages first). Each test
 // starts its own router on 127.0.0.1; the tests share one browser, each with
-// its own tabs in a browser context of its own. A console.error or an
-// uncaught exception in a page fails the test; a failing test logs the
-// pages' consoles and the router's log. `go test -artifacts` keeps the demo
+// its own tabs in a browser context of its own. A console.error, an
+// uncaught exception or an error that the browser logs itself (a failed
+// load, a 404) in a page fails the test, unless the test allows that
+// browser error; a failing test logs the pages' consoles and the router's
+// log. `go test -artifacts` keeps the demo
 // screenshots.
 package browsertests

@@ -20,6 +20,8 @@ func TestReconnect(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			e := newEnv(t, envConfig{})
 			a := openTabs(t, "A")[0]
+			// The attempts while the router is down are refused.
+			a.allowBrowserErrors(`net::ERR_CONNECTION_REFUSED`, lpReceiveAfterEnd)
 			a.open(e.url("/test/harness.html"))
 			a.run(`window.lifecycle = [];`)
 			a.expect(connectJS(fmt.Sprintf(`transports: [%s],

@@ -34,6 +34,9 @@ func TestTwoTabs(t *testing.T) {
 			e := newEnv(t, envConfig{})
 			tabs := openTabs(t, "A", "B")
 			a, b := tabs[0], tabs[1]
+			for _, tb := range tabs {
+				tb.allowBrowserErrors(lpReceiveAfterEnd)
+			}
 			a.open(e.url("/test/harness.html"))
 			b.open(e.url("/test/harness.html"))
 			a.expect(connectJS(tc.optsA), js(tc.transport))
@@ -121,6 +124,9 @@ func TestFallback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, envConfig{WebSocket: tc.block})
 			a := openTabs(t, "A")[0]
+			// The refused handshake is the point of the test.
+			a.allowBrowserErrors(`WebSocket connection to 'ws://[^']+/ws' failed: Error during WebSocket handshake: Unexpected response code: (403|426)`,
+				lpReceiveAfterEnd)
 			a.open(e.url("/test/harness.html"))
 			a.expect(connectJS(`onclose: (reason, d) => { window.closeInfo = [reason, d.willRetry]; }`), `"longpoll"`)
 			if n := e.wsRequests.Load(); n == 0 {
@@ -190,3 +196,4 @@ func TestWebSocketWithoutShimEntries(t *testing.T) {
 		return [hooked, slow.transport, got.length, got[38], got[39], echoed === big, after];`,
 		`[true, "websocket", 40, 38, 20, true, 2]`)
 }
+

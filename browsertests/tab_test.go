@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,17 +27,21 @@ import (
 const stepTimeout = 20 * time.Second
 
 // tab is one browser tab (a page target) of a test. It records the page's
-// console, uncaught exceptions and browser log; console.error calls and
-// uncaught exceptions fail the test, and on failure the whole record is
-// dumped.
+// console, uncaught exceptions and browser log; console.error calls,
+// uncaught exceptions and errors that the browser logs itself (a failed
+// load, a 404, a CSP violation) fail the test, except the browser errors
+// that the test allows (see allowBrowserErrors). On failure the whole
+// record is dumped.
 type tab struct {
 	t    *testing.T
 	name string
 	ctx  context.Context
 
-	mu      sync.Mutex
-	console []string // everything, in order
-	errs    []string // console.error and uncaught exceptions
+	mu          sync.Mutex
+	console     []string         // everything, in order
+	errs        []string         // console.error and uncaught exceptions
+	browserErrs []string         // browser log entries of level error
+	allowed     []*regexp.Regexp // browser errors that do not fail the test
 }
 
 // openTabs opens one tab per name, in a browser context (a fresh profile:
@@ -91,6 +97,11 @@ func (tb *tab) listen(ev any) {
 		if ev.Entry.URL != "" {
 			line += " (" + ev.Entry.URL + ")"
 		}
+		if ev.Entry.Level == cdplog.EntryLevelError {
+			tb.mu.Lock()
+			tb.browserErrs = append(tb.browserErrs, line)
+			tb.mu.Unlock()
+		}
 	default:
 		return
 	}
@@ -102,14 +113,50 @@ func (tb *tab) listen(ev any) {
 	}
 }
 
-// check fails the test on console errors and dumps the console when the
-// test failed. It runs before the tab closes.
-func (tb *tab) check() {
+// lpReceiveAfterEnd matches the 404 that the browser logs when a
+// long-poll receive reaches the router after the router closed the
+// transport at the end of its session (GOODBYE, ABORT): the router answers
+// an empty 204 only to a receive that crossed the client's own close.
+// Both the wasm client and Autobahn|JS poll again at once after the
+// session's last message, so whether the 404 shows is a race. It is a
+// known issue of transport/longpoll, allowed where long-poll sessions end
+// until it is fixed.
+const lpReceiveAfterEnd = `Failed to load resource: the server responded with a status of 404 \(Not Found\) \(http://[^)]+/lp/[^/)]+/receive\)`
+
+// allowBrowserErrors lets the browser log errors that match any of the
+// regular expressions without failing the test: the errors a test causes
+// on purpose, such as the failed WebSocket handshake of a fallback test.
+// Console errors and uncaught exceptions are never allowed.
+func (tb *tab) allowBrowserErrors(patterns ...string) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	for _, e := range tb.errs {
-		tb.t.Errorf("tab %s: %s", tb.name, e)
+	for _, p := range patterns {
+		tb.allowed = append(tb.allowed, regexp.MustCompile(p))
 	}
+}
+
+// problems returns what fails the test so far: console errors, uncaught
+// exceptions and the browser errors that no allowed pattern matches.
+func (tb *tab) problems() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	out := slices.Clone(tb.errs)
+	for _, e := range tb.browserErrs {
+		if !slices.ContainsFunc(tb.allowed, func(re *regexp.Regexp) bool { return re.MatchString(e) }) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// check fails the test on the tab's problems and dumps the console when
+// the test failed. It runs before the tab closes.
+func (tb *tab) check() {
+	for _, p := range tb.problems() {
+		tb.t.Errorf("tab %s: %s", tb.name, p)
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
 	if tb.t.Failed() {
 		tb.t.Logf("tab %s console:\n%s", tb.name, indent(strings.Join(tb.console, "\n")))
 	}
