@@ -197,3 +197,132 @@ func TestWebSocketWithoutShimEntries(t *testing.T) {
 		`[true, "websocket", 40, 38, 20, true, 2]`)
 }
 
+// TestUnregisterUnsubscribe: once tab A unregisters a procedure, tab B's
+// call fails with wamp.error.no_such_procedure, and a second unregister
+// of the same registration is refused; once B unsubscribes, A's next
+// publication to that topic does not reach it. B's other subscription
+// still gets the marker that A publishes after it, which bounds the wait.
+func TestUnregisterUnsubscribe(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	tabs := openTabs(t, "A", "B")
+	a, b := tabs[0], tabs[1]
+	for _, tb := range tabs {
+		tb.open(e.url("/test/harness.html"))
+		tb.expect(connectJS(`transports: ['websocket']`), `"websocket"`)
+	}
+
+	a.run(`window.reg = await S.register('com.test.gone', () => 'here');
+		window.kept = await S.register('com.test.kept', () => 'kept');`)
+	b.expect(`return await S.call('com.test.gone');`, `{"args":["here"],"kwargs":{}}`)
+	a.run(`await reg.unregister();`)
+	// A has UNREGISTERED: the router no longer has the procedure.
+	b.expect(`const r = await attempt(S.call('com.test.gone')); return [r.error.class, r.error.uri];`,
+		`["WampError","wamp.error.no_such_procedure"]`)
+	// Twice, through either spelling: refused, and nothing else changes.
+	a.expect(`const r1 = await attempt(reg.unregister());
+		const r2 = await attempt(S.unregister(reg));
+		return [r1.error.class, r1.error.message, r2.error.message];`,
+		`["Error","wampkit: unregister: not a live registration of this session",
+		  "wampkit: unregister: not a live registration of this session"]`)
+	b.expect(`return await S.call('com.test.kept');`, `{"args":["kept"],"kwargs":{}}`)
+
+	b.run(`window.news = await S.subscribe('com.test.news', collect('news'));
+		await S.subscribe('com.test.marker', collect('marker'));`)
+	a.run(`await S.publish('com.test.news', [1], null, {acknowledge: true});`)
+	b.waitFor(`received.news.length === 1`)
+	b.run(`await news.unsubscribe();`)
+	b.expect(`const r = await attempt(S.unsubscribe(news)); return [r.error.class, r.error.message];`,
+		`["Error","wampkit: unsubscribe: not a live subscription of this session"]`)
+	a.run(`await S.publish('com.test.news', [2], null, {acknowledge: true});
+		await S.publish('com.test.marker', ['after'], null, {acknowledge: true});`)
+	// The marker left A after the second news: had the news reached B, it
+	// would have come first, on the same connection.
+	b.waitFor(`received.marker.length === 1`)
+	b.expect(`return [received.news, received.marker];`,
+		`[[{"args":[1],"kwargs":{}}], [{"args":["after"],"kwargs":{}}]]`)
+}
+
+// TestProcedureErrors: what a procedure throws or rejects with reaches the
+// caller. An object with a uri (a WampError or a plain object) keeps its
+// URI, args and kwargs, thrown or rejected; anything else, a plain Error
+// or a string, becomes wamp.error.runtime_error with its message as the
+// only argument, and so does a result or error that cannot be sent.
+func TestProcedureErrors(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	tabs := openTabs(t, "callee", "caller")
+	callee, caller := tabs[0], tabs[1]
+	for _, tb := range tabs {
+		tb.open(e.url("/test/harness.html"))
+		tb.expect(connectJS(`serializer: 'json'`), `"websocket"`)
+	}
+	callee.run(`
+		await S.register('com.test.reject.object', async () => {
+			await sleep(1);
+			throw {uri: 'com.test.error.async', args: [1, 'x', bytes(3)], kwargs: {k: {deep: null}}};
+		});
+		await S.register('com.test.reject.wamp', () =>
+			Promise.reject(new wampkit.WampError('com.test.error.promise', ['why'], {n: 2})));
+		await S.register('com.test.throw.error', () => { throw new Error('boom'); });
+		await S.register('com.test.reject.error', async () => { await sleep(1); throw new TypeError('later boom'); });
+		await S.register('com.test.throw.string', () => { throw 'just a string'; });
+		await S.register('com.test.return.cycle', () => { const o = {}; o.self = o; return o; });
+		await S.register('com.test.throw.cycle', () => {
+			const o = {}; o.self = o;
+			throw {uri: 'com.test.error.cycle', args: [o]};
+		});`)
+
+	caller.expect(`return await attempt(S.call('com.test.reject.object'));`,
+		`{"error":{"class":"WampError","uri":"com.test.error.async","args":[1,"x","<bytes 03>"],
+		  "kwargs":{"k":{"deep":null}},"message":"com.test.error.async: [1 x [3]]"}}`)
+	caller.expect(`return await attempt(S.call('com.test.reject.wamp'));`,
+		`{"error":{"class":"WampError","uri":"com.test.error.promise","args":["why"],
+		  "kwargs":{"n":2},"message":"com.test.error.promise: why"}}`)
+	caller.expect(`return await attempt(S.call('com.test.throw.error'));`,
+		`{"error":{"class":"WampError","uri":"wamp.error.runtime_error","args":["boom"],
+		  "kwargs":{},"message":"wamp.error.runtime_error: boom"}}`)
+	caller.expect(`return await attempt(S.call('com.test.reject.error'));`,
+		`{"error":{"class":"WampError","uri":"wamp.error.runtime_error","args":["later boom"],
+		  "kwargs":{},"message":"wamp.error.runtime_error: later boom"}}`)
+	caller.expect(`return await attempt(S.call('com.test.throw.string'));`,
+		`{"error":{"class":"WampError","uri":"wamp.error.runtime_error","args":["just a string"],
+		  "kwargs":{},"message":"wamp.error.runtime_error: just a string"}}`)
+	caller.expect(`const r = await attempt(S.call('com.test.return.cycle'));
+		return [r.error.uri, r.error.args.length, /circular/i.test(r.error.args[0])];`,
+		`["wamp.error.runtime_error", 1, true]`)
+	caller.expect(`const r = await attempt(S.call('com.test.throw.cycle'));
+		return [r.error.uri, r.error.args.length, r.error.args[0].startsWith("the error's arguments cannot be sent: ")];`,
+		`["com.test.error.cycle", 1, true]`)
+	// The callee answered every call and still serves.
+	callee.run(`await S.register('com.test.ok', () => 'ok');`)
+	caller.expect(`return (await S.call('com.test.ok')).args;`, `["ok"]`)
+}
+
+// TestPublishAcknowledge: a publication that the router refuses, to an
+// invalid topic URI or under the router's own wamp. prefix, rejects with
+// the router's error when it asked for acknowledgement, and resolves
+// without it, since the router then answers nothing; a good acknowledged
+// publication resolves once the router has it.
+func TestPublishAcknowledge(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	a := openTabs(t, "A")[0]
+	a.open(e.url("/test/harness.html"))
+	a.expect(connectJS(`transports: ['websocket']`), `"websocket"`)
+	a.expect(`const out = [];
+		for (const topic of ['com..bad', 'wamp.test.mine']) {
+			const r = await attempt(S.publish(topic, [1], null, {acknowledge: true}));
+			out.push([topic, r.error.class, r.error.uri, r.error.args]);
+		}
+		return out;`,
+		`[["com..bad", "WampError", "wamp.error.invalid_uri", ["invalid topic URI"]],
+		  ["wamp.test.mine", "WampError", "wamp.error.not_authorized", ["only the router publishes under wamp."]]]`)
+	a.expect(`return [await attempt(S.publish('com..bad', [1])),
+			await attempt(S.publish('wamp.test.mine', [1], null, {acknowledge: false}))];`,
+		`[{"ok":null}, {"ok":null}]`)
+	// The session is as it was: an acknowledged publication to itself
+	// resolves, and its event arrives.
+	a.run(`await S.subscribe('com.test.self', collect('self'));`)
+	a.expect(`return await attempt(S.publish('com.test.self', ['me'], null, {acknowledge: true, exclude_me: false}));`,
+		`{"ok":null}`)
+	a.waitFor(`received.self.length === 1`)
+	a.expect(`return received.self;`, `[{"args":["me"],"kwargs":{}}]`)
+}
