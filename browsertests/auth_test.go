@@ -80,7 +80,6 @@ func TestCookieLogin(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			e := newEnv(t, envConfig{Router: authConfig(t)})
 			tb := openTabs(t, "page")[0]
-			tb.allowBrowserErrors(lpReceiveAfterEnd)
 			tr := fmt.Sprintf("transports: [%s], retry: false", js(transport))
 
 			tb.open(e.url("/test/harness.html"))
@@ -116,7 +115,6 @@ func TestCookieLogin(t *testing.T) {
 func TestCRAAndCryptosign(t *testing.T) {
 	e := newEnv(t, envConfig{Router: authConfig(t)})
 	tb := openTabs(t, "page")[0]
-	tb.allowBrowserErrors(lpReceiveAfterEnd)
 	tb.open(e.url("/test/harness.html"))
 
 	tb.expect(welcomeJS(fmt.Sprintf(`authid: 'carol', secret: %s`, js(carolPassword))), `["carol", "user", "wampcra", "websocket"]`)

@@ -23,9 +23,6 @@ func TestAutobahn(t *testing.T) {
 			e := newEnv(t, envConfig{})
 			tabs := openTabs(t, "wasm", "autobahn")
 			w, ab := tabs[0], tabs[1]
-			for _, tb := range tabs {
-				tb.allowBrowserErrors(lpReceiveAfterEnd)
-			}
 			w.open(e.url("/test/harness.html"))
 			ab.open(e.url("/test/autobahn.html"))
 			w.expect(connectJS(fmt.Sprintf("transports: [%s]", js(transport))), js(transport))

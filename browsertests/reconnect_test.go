@@ -20,8 +20,9 @@ func TestReconnect(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			e := newEnv(t, envConfig{})
 			a := openTabs(t, "A")[0]
-			// The attempts while the router is down are refused.
-			a.allowBrowserErrors(`net::ERR_CONNECTION_REFUSED`, lpReceiveAfterEnd)
+			// The attempts while the router is down are refused, and the
+			// restarted router knows no long-poll transport of the old one.
+			a.allowBrowserErrors(`net::ERR_CONNECTION_REFUSED`, lpUnknownTransport)
 			a.open(e.url("/test/harness.html"))
 			a.run(`window.lifecycle = [];`)
 			a.expect(connectJS(fmt.Sprintf(`transports: [%s],

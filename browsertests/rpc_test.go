@@ -34,9 +34,6 @@ func TestTwoTabs(t *testing.T) {
 			e := newEnv(t, envConfig{})
 			tabs := openTabs(t, "A", "B")
 			a, b := tabs[0], tabs[1]
-			for _, tb := range tabs {
-				tb.allowBrowserErrors(lpReceiveAfterEnd)
-			}
 			a.open(e.url("/test/harness.html"))
 			b.open(e.url("/test/harness.html"))
 			a.expect(connectJS(tc.optsA), js(tc.transport))
@@ -125,8 +122,7 @@ func TestFallback(t *testing.T) {
 			e := newEnv(t, envConfig{WebSocket: tc.block})
 			a := openTabs(t, "A")[0]
 			// The refused handshake is the point of the test.
-			a.allowBrowserErrors(`WebSocket connection to 'ws://[^']+/ws' failed: Error during WebSocket handshake: Unexpected response code: (403|426)`,
-				lpReceiveAfterEnd)
+			a.allowBrowserErrors(`WebSocket connection to 'ws://[^']+/ws' failed: Error during WebSocket handshake: Unexpected response code: (403|426)`)
 			a.open(e.url("/test/harness.html"))
 			a.expect(connectJS(`onclose: (reason, d) => { window.closeInfo = [reason, d.willRetry]; }`), `"longpoll"`)
 			if n := e.wsRequests.Load(); n == 0 {

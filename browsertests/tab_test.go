@@ -113,15 +113,10 @@ func (tb *tab) listen(ev any) {
 	}
 }
 
-// lpReceiveAfterEnd matches the 404 that the browser logs when a
-// long-poll receive reaches the router after the router closed the
-// transport at the end of its session (GOODBYE, ABORT): the router answers
-// an empty 204 only to a receive that crossed the client's own close.
-// Both the wasm client and Autobahn|JS poll again at once after the
-// session's last message, so whether the 404 shows is a race. It is a
-// known issue of transport/longpoll, allowed where long-poll sessions end
-// until it is fixed.
-const lpReceiveAfterEnd = `Failed to load resource: the server responded with a status of 404 \(Not Found\) \(http://[^)]+/lp/[^/)]+/receive\)`
+// lpUnknownTransport matches the 404 that the browser logs when a
+// long-poll receive reaches a router that does not know its transport: one
+// restarted since the transport opened.
+const lpUnknownTransport = `Failed to load resource: the server responded with a status of 404 \(Not Found\) \(http://[^)]+/lp/[^/)]+/receive\)`
 
 // allowBrowserErrors lets the browser log errors that match any of the
 // regular expressions without failing the test: the errors a test causes

@@ -82,7 +82,14 @@ type client struct {
 	closed      bool  // by Close or by a failure
 	closeCalled bool  // Close has run or runs
 	cause       error // why it failed; nil after a plain Close
+	// ended tells that the router's GOODBYE or ABORT came: the router
+	// closes the transport after it, so the receiver polls no more and
+	// Recv reports errEnded once it has returned what came before.
+	ended bool
 }
+
+// errEnded is what Recv returns after the router's GOODBYE or ABORT.
+var errEnded = fmt.Errorf("longpoll: the router ended the session: %w", transport.ErrClosed)
 
 func dial(ctx context.Context, baseURL string, cfg clientConfig) (*client, error) {
 	if cfg.protocols == nil {
@@ -259,6 +266,10 @@ func (c *client) Recv() (wamp.Message, error) {
 			c.mu.Unlock()
 			return nil, err
 		}
+		if c.ended {
+			c.mu.Unlock()
+			return nil, errEnded
+		}
 		c.mu.Unlock()
 		select {
 		case <-c.inReady:
@@ -404,6 +415,16 @@ func (c *client) takeLocked() []byte {
 	return body
 }
 
+// endsSession tells whether the last of items is a GOODBYE or ABORT, after
+// which the router sends nothing more.
+func endsSession(items []inbound) bool {
+	if len(items) == 0 || items[len(items)-1].m == nil {
+		return false
+	}
+	t := items[len(items)-1].m.Type()
+	return t == wamp.TypeGoodbye || t == wamp.TypeAbort
+}
+
 // receiveLoop keeps one receive outstanding and, after each answer with
 // messages, waits until Recv took them all, so that a client that does not
 // read stops polling instead of buffering without bound.
@@ -430,14 +451,21 @@ func (c *client) receiveLoop() {
 			continue
 		}
 		items, _ := decodeBody(c.codec, c.batched, body)
+		ended := endsSession(items)
 		c.mu.Lock()
 		if c.closed {
 			c.mu.Unlock()
 			return
 		}
 		c.in = items
+		c.ended = ended
 		c.mu.Unlock()
 		signal(c.inReady)
+		if ended {
+			// Another receive would only find the transport closed: a 404,
+			// which a browser logs as an error.
+			return
+		}
 		select {
 		case <-c.inFree:
 		case <-c.done:

@@ -139,11 +139,26 @@ func TestServerCloseReachesClient(t *testing.T) {
 	sp.Send(abort)
 	sp.Close()
 	mustRecv(t, cp, roundTrip(t, codec.MessagePack, abort))
+	// After the router's ABORT the client polls no more (another receive
+	// would only find the transport gone) and Recv says so.
 	_, err = recvWithin(t, cp, 5*time.Second)
+	if !errors.Is(err, errEnded) {
+		t.Fatalf("client Recv after the router's ABORT: %v, want errEnded", err)
+	}
+
+	// A router that closes with no final message: the next receive gets
+	// 404, which ends the client.
+	cp2, err := Dial(t.Context(), ts.url, &DialOptions{Protocols: []string{"wamp.2.json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp2.Close()
+	ts.peer(t).Close()
+	_, err = recvWithin(t, cp2, 5*time.Second)
 	if !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("client Recv after router Close: %v, want ErrClosed after a 404", err)
 	}
-	if err := cp.Send(abort); !errors.Is(err, transport.ErrClosed) {
+	if err := cp2.Send(abort); !errors.Is(err, transport.ErrClosed) {
 		t.Errorf("client Send after router Close: %v", err)
 	}
 }

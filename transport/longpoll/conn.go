@@ -56,6 +56,10 @@ type conn struct {
 	closed    bool
 	cause     error // wraps transport.ErrClosed
 	closedAt  time.Time
+	// ended tells that the router queued a GOODBYE or ABORT: once the
+	// router closes the transport after it, requests that cross the close
+	// on the wire are part of an orderly end, not errors.
+	ended bool
 }
 
 func newConn(h *Handler, c codec.Codec, batched bool, remote string) *conn {
@@ -89,6 +93,9 @@ func (c *conn) Send(m wamp.Message) error {
 	if limit := c.h.cfg.MaxQueuedBytes; c.outBytes+len(data) > limit {
 		c.closeLocked(fmt.Errorf("longpoll: client not reading, outbound queue over %d bytes: %w", limit, transport.ErrClosed))
 		return c.cause
+	}
+	if t := codec.Unwrap(m).Type(); t == wamp.TypeGoodbye || t == wamp.TypeAbort {
+		c.ended = true
 	}
 	c.out = append(c.out, data)
 	c.outBytes += len(data)
@@ -129,11 +136,14 @@ func (c *conn) Recv() (wamp.Message, error) {
 func (c *conn) shutdown() {
 	c.mu.Lock()
 	c.closeLocked(errHandlerClosed)
+	c.wakePollLocked() // a receive held after an orderly end
 	c.mu.Unlock()
 }
 
 // Close closes the transport. A waiting receive gets what is queued (or
-// 204), later receives get the rest of the queue, then 404.
+// 204), later receives get the rest of the queue, then 404; but after a
+// GOODBYE or ABORT (an orderly end) a receive is held as an idle one is,
+// until the client closes its side, and a send is answered 204 unread.
 func (c *conn) Close() error {
 	c.mu.Lock()
 	c.closeLocked(transport.ErrClosed)
@@ -162,10 +172,18 @@ func (c *conn) closeLocked(cause error) {
 	c.wakePollLocked()
 }
 
+// endedLocked tells whether the router closed the transport after a
+// GOODBYE or ABORT (an orderly end), not for a fault or at the client's
+// request.
+func (c *conn) endedLocked() bool {
+	return c.closed && c.ended && c.cause == transport.ErrClosed
+}
+
 // closeByClient handles POST close: the client is gone, drop its queue.
 func (c *conn) closeByClient() {
 	c.mu.Lock()
 	c.closeLocked(errClosedByClient)
+	c.wakePollLocked() // a receive held after an orderly end
 	clear(c.out)
 	c.out, c.outBytes = nil, 0
 	c.mu.Unlock()
@@ -178,7 +196,11 @@ func (c *conn) expire(now time.Time, timeout time.Duration) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return now.Sub(c.closedAt) >= timeout
+		if now.Sub(c.closedAt) < timeout {
+			return false
+		}
+		c.wakePollLocked()
+		return true
 	}
 	if c.poll != nil || now.Sub(c.lastSeen) < timeout {
 		return false
@@ -231,7 +253,7 @@ func (c *conn) serveReceive(w http.ResponseWriter, r *http.Request) {
 		c.writeMessages(w, body)
 		return
 	}
-	if c.closed {
+	if c.closed && !c.endedLocked() {
 		byClient := c.cause == errClosedByClient
 		c.mu.Unlock()
 		if byClient {
@@ -243,6 +265,9 @@ func (c *conn) serveReceive(w http.ResponseWriter, r *http.Request) {
 		statusError(w, http.StatusNotFound, "transport closed")
 		return
 	}
+	// Open, or closed by the router after a GOODBYE or ABORT that the
+	// client has taken: the client polls again before it closes its side,
+	// which answers this poll (as the poll timeout does) with an empty 204.
 	if c.poll != nil {
 		// Autobahn|JS keeps one receive outstanding: a second one means
 		// the first was abandoned (a timeout, a proxy), so the newest
@@ -288,9 +313,15 @@ func (c *conn) writeMessages(w http.ResponseWriter, body []byte) {
 
 func (c *conn) serveSend(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	closed := c.closed
+	closed, ended := c.closed, c.endedLocked()
 	c.lastSeen = time.Now()
 	c.mu.Unlock()
+	if ended {
+		// A GOODBYE that answers the router's, crossing its close.
+		io.Copy(io.Discard, io.LimitReader(r.Body, 1<<10))
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if closed {
 		statusError(w, http.StatusNotFound, "transport closed")
 		return

@@ -472,9 +472,11 @@ func TestServerClose(t *testing.T) {
 			t.Fatalf("receive after Close: HTTP %d, want 404", r.status)
 		}
 
-		// What was queued before Close is still delivered, then 404; and
-		// the client's close gets 204, which Autobahn|JS needs to report
-		// the close.
+		// What was queued before Close is still delivered; as the last of
+		// it is an ABORT (an orderly end), a receive after it is held as an
+		// idle one is and ends with the client's close, a send that
+		// crosses the close gets 204 unread, and the client's close gets
+		// 204, which Autobahn|JS needs to report the close.
 		id = ts.open(t, "wamp.2.json")
 		p = <-ts.peers
 		abort := &wamp.Abort{Details: wamp.Dict{}, Reason: wamp.ErrNoSuchRealm}
@@ -494,11 +496,24 @@ func TestServerClose(t *testing.T) {
 		if r := ts.post(t, "/lp/"+id+"/receive", nil); r.status != 200 {
 			t.Fatalf("second receive after Close: HTTP %d", r.status)
 		}
-		if r := ts.post(t, "/lp/"+id+"/receive", nil); r.status != http.StatusNotFound {
-			t.Fatalf("drained receive after Close: HTTP %d, want 404", r.status)
+		held := make(chan reply, 1)
+		start := time.Now()
+		go func() { held <- ts.post(t, "/lp/"+id+"/receive", nil) }()
+		synctest.Wait()
+		select {
+		case r := <-held:
+			t.Fatalf("drained receive after an orderly Close: HTTP %d at once, want it held", r.status)
+		default:
+		}
+		goodbye := encode(t, codec.JSON, &wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrGoodbyeAndOut})
+		if r := ts.post(t, "/lp/"+id+"/send", goodbye); r.status != http.StatusNoContent {
+			t.Fatalf("send after an orderly Close: HTTP %d, want 204", r.status)
 		}
 		if r := ts.post(t, "/lp/"+id+"/close", nil); r.status != http.StatusNoContent {
 			t.Fatalf("client close after server Close: HTTP %d, want 204", r.status)
+		}
+		if r := <-held; r.status != http.StatusNoContent || time.Since(start) != 0 {
+			t.Fatalf("held receive: HTTP %d after %v, want 204 at the client's close", r.status, time.Since(start))
 		}
 		// The client closed it: a late repeat gets an empty 204.
 		if r := ts.post(t, "/lp/"+id+"/close", nil); r.status != http.StatusNoContent {
