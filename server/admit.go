@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/wampkit/wampkit/wamp"
@@ -33,7 +34,13 @@ func (r *realm) admitRegister(s *session, procedure wamp.URI, options wamp.Dict)
 	if reserved(procedure) && !s.internal {
 		return wamp.NewError(wamp.ErrNotAuthorized, "procedures under wamp. belong to the router")
 	}
-	_, e := r.authorize(s, actionRegister, procedure, options)
+	d, e := r.authorize(s, actionRegister, procedure, options)
+	if e == nil && d.carveOut != nil {
+		// The pattern would route to s calls that its role may not
+		// register, such as those of the carve-out.
+		return wamp.NewError(wamp.ErrNotAuthorized, fmt.Sprintf("role %q may not register pattern %q: it covers procedures the role may not register (%q)",
+			s.authrole, procedure, d.carveOut.URI))
+	}
 	return e
 }
 
@@ -47,9 +54,12 @@ func (r *realm) admitPublish(s *session, topic wamp.URI, options wamp.Dict) (dis
 	return d.disclose, e
 }
 
-func (r *realm) admitSubscribe(s *session, topic wamp.URI, options wamp.Dict) *wamp.Error {
-	_, e := r.authorize(s, actionSubscribe, topic, options)
-	return e
+// admitSubscribe judges a SUBSCRIBE; guarded tells that the pattern
+// covers topics the role may not subscribe to, so that each event's topic
+// must be checked with mayReceive before it is delivered to s.
+func (r *realm) admitSubscribe(s *session, topic wamp.URI, options wamp.Dict) (guarded bool, e *wamp.Error) {
+	d, e := r.authorize(s, actionSubscribe, topic, options)
+	return d.carveOut != nil, e
 }
 
 // errorArg is the readable message of an admission error, for sendError.

@@ -186,6 +186,10 @@ type RoleConfig struct {
 	// "subscribe", and returns a boolean or a dictionary {"allow": bool,
 	// "disclose": bool, "cache": bool}; with cache, the session's
 	// later actions of the same kind on the same URI reuse the answer.
+	// For "subscribe" and "register", options always hold "match"
+	// ("exact", "prefix" or "wildcard"), and the answer holds for the
+	// whole pattern: the router does not check its events or calls one
+	// by one.
 	// A failing or late authorizer refuses the action.
 	Authorizer wamp.URI
 	// TrustLevel, when set, is the trust level the dealer gives every call
@@ -196,11 +200,16 @@ type RoleConfig struct {
 
 // Permission grants actions on the URIs that URI and Match cover.
 //
-// For an action, the permission whose pattern matches the URI best
-// applies (exact, then the longest prefix, then wildcard), as for routing.
-// A pattern subscription or registration is judged by its pattern string,
-// as Crossbar.io does: a role that may subscribe to prefix "com.app." may
-// subscribe to every topic under it at once.
+// For an action on a URI, the permission whose pattern matches the URI
+// best applies (exact, then the longest prefix, then wildcard), as for
+// routing. A pattern subscription or registration needs a prefix or
+// wildcard permission that covers every URI of the pattern (an exact
+// permission grants no pattern); the most specific such one decides. A
+// narrower permission that refuses the action inside the pattern (a
+// carve-out, such as prefix "com.app.admin." under "com.app.") makes the
+// router refuse such a registration, and check each event of such a
+// subscription against the role: the subscriber gets every event but
+// those of the carve-out.
 type Permission struct {
 	// URI is the URI or pattern; "" with Match "prefix" covers every URI.
 	URI wamp.URI

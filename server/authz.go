@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/wampkit/wampkit/wamp"
 )
@@ -40,15 +41,20 @@ type role struct {
 type decision struct {
 	allow    bool
 	disclose bool // disclose the caller or publisher
+	// carveOut, for an allowed pattern subscription or registration, is
+	// a narrower permission that refuses the action on some of the URIs
+	// the pattern covers; nil when there is none.
+	carveOut *Permission
 }
 
 // maxAuthzCache bounds the cached dynamic decisions of one session.
 const maxAuthzCache = 1024
 
-// authzKey is a cached dynamic decision's action and URI.
+// authzKey is a cached dynamic decision's action, URI and match policy.
 type authzKey struct {
 	action string
 	uri    wamp.URI
+	match  string
 }
 
 func newAuthz(roles []RoleConfig) *authz {
@@ -78,8 +84,17 @@ func (a *authz) hasRole(authrole string) bool {
 }
 
 // authorize judges one action of s on uri (a URI, or the pattern of a
-// subscription or registration), with the action's options for a dynamic
-// authorizer.
+// subscription or registration, whose match policy options holds), with
+// the action's options for a dynamic authorizer.
+//
+// A concrete URI is judged by the permission that matches it best. A
+// pattern needs a prefix or wildcard permission that covers every URI the
+// pattern matches and allows the action (an exact permission covers no
+// pattern); the most specific such permission decides. A narrower
+// permission that refuses the action on part of the pattern is reported
+// as the decision's carveOut: the broker then checks each event's topic
+// against the role before it delivers it (see mayReceive), and a
+// registration is refused.
 func (r *realm) authorize(s *session, action string, uri wamp.URI, options wamp.Dict) (decision, *wamp.Error) {
 	if s.internal || r.authz.open {
 		return decision{allow: true}, nil
@@ -88,28 +103,194 @@ func (r *realm) authorize(s *session, action string, uri wamp.URI, options wamp.
 	if ro == nil {
 		return decision{}, notAuthorized(s, action, uri)
 	}
-	if ro.authorizer != "" {
-		return r.authorizeDynamic(s, ro, action, uri, options)
+	match := wamp.MatchExact
+	if action == actionSubscribe || action == actionRegister {
+		match, _ = matchOption(options) // validated by the broker or dealer
 	}
-	p, ok := ro.perms.best(uri)
+	if ro.authorizer != "" {
+		return r.authorizeDynamic(s, ro, action, uri, match, options)
+	}
+	var p *Permission
+	var ok bool
+	var d decision
+	if match == wamp.MatchExact {
+		p, ok = ro.perms.best(uri)
+	} else {
+		p, d.carveOut = ro.patternGrant(action, uri, match)
+		ok = p != nil
+	}
 	if !ok {
 		return decision{}, notAuthorized(s, action, uri)
 	}
-	var allow, disclose bool
-	switch action {
-	case actionCall:
-		allow, disclose = p.Allow.Call, p.Disclose.Caller
-	case actionRegister:
-		allow = p.Allow.Register
-	case actionPublish:
-		allow, disclose = p.Allow.Publish, p.Disclose.Publisher
-	case actionSubscribe:
-		allow = p.Allow.Subscribe
-	}
-	if !allow {
+	d.allow, d.disclose = p.allows(action)
+	if !d.allow {
 		return decision{}, notAuthorized(s, action, uri)
 	}
-	return decision{allow: true, disclose: disclose}, nil
+	return d, nil
+}
+
+// allows tells whether p allows action, and whether it discloses the
+// acting session.
+func (p *Permission) allows(action string) (allow, disclose bool) {
+	switch action {
+	case actionCall:
+		return p.Allow.Call, p.Disclose.Caller
+	case actionRegister:
+		return p.Allow.Register, false
+	case actionPublish:
+		return p.Allow.Publish, p.Disclose.Publisher
+	case actionSubscribe:
+		return p.Allow.Subscribe, false
+	}
+	return false, false
+}
+
+// mayReceive tells whether the role of s may subscribe to the concrete
+// topic: the check of each event that a pattern subscription with a
+// carve-out would deliver to s.
+func (r *realm) mayReceive(s *session, topic wamp.URI) bool {
+	ro := r.authz.roles[s.authrole]
+	if ro == nil {
+		return false
+	}
+	p, ok := ro.perms.best(topic)
+	return ok && p.Allow.Subscribe
+}
+
+// patternGrant finds the permission that decides action on a pattern: the
+// most specific one that covers every URI the pattern matches, nil if
+// none does. carveOut is a narrower permission that wins over it on some
+// of those URIs and refuses the action, nil if none does.
+func (ro *role) patternGrant(action string, pattern wamp.URI, match string) (base, carveOut *Permission) {
+	ro.perms.each(func(m string, p *Permission) {
+		if covers(p.URI, m, pattern, match) && (base == nil || moreSpecific(p.URI, m, base.URI, cmpOr(base.Match, wamp.MatchExact))) {
+			base = p
+		}
+	})
+	if base == nil {
+		return nil, nil
+	}
+	baseMatch := cmpOr(base.Match, wamp.MatchExact)
+	ro.perms.each(func(m string, p *Permission) {
+		if carveOut != nil || p == base {
+			return
+		}
+		if allow, _ := p.allows(action); allow {
+			return
+		}
+		if moreSpecific(p.URI, m, base.URI, baseMatch) && intersects(p.URI, m, pattern, match) {
+			carveOut = p
+		}
+	})
+	return base, carveOut
+}
+
+// covers tells whether permission pattern pu (match pm) matches every URI
+// that pattern su (match sm, prefix or wildcard) matches.
+func covers(pu wamp.URI, pm string, su wamp.URI, sm string) bool {
+	switch pm {
+	case wamp.MatchPrefix:
+		if sm == wamp.MatchWildcard {
+			su = literalPrefix(su)
+		}
+		return strings.HasPrefix(string(su), string(pu))
+	case wamp.MatchWildcard:
+		if sm != wamp.MatchWildcard {
+			return false // a prefix pattern matches URIs of every length
+		}
+		pc, sc := strings.Split(string(pu), "."), strings.Split(string(su), ".")
+		if len(pc) != len(sc) {
+			return false
+		}
+		for i := range pc {
+			if pc[i] != "" && pc[i] != sc[i] {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// literalPrefix is what every URI that wildcard pattern w matches starts
+// with: its components up to the first wildcard one, each with its dot.
+func literalPrefix(w wamp.URI) wamp.URI {
+	if strings.HasPrefix(string(w), ".") {
+		return ""
+	}
+	if i := strings.Index(string(w), ".."); i >= 0 {
+		return w[:i+1]
+	}
+	return w // a trailing dot ends it before the wildcard; no dot, no wildcard
+}
+
+// moreSpecific tells whether permission pattern a (match am) wins over b
+// (match bm) on every URI both match, by the precedence of uriTable.best.
+func moreSpecific(a wamp.URI, am string, b wamp.URI, bm string) bool {
+	switch {
+	case am == wamp.MatchExact:
+		return bm != wamp.MatchExact
+	case bm == wamp.MatchExact:
+		return false
+	case am == wamp.MatchPrefix && bm == wamp.MatchPrefix:
+		return len(a) > len(b)
+	case am == wamp.MatchPrefix:
+		return true
+	case bm == wamp.MatchPrefix:
+		return false
+	}
+	// Two wildcards matching one URI have as many components; the first
+	// component concrete in one and not in the other decides.
+	ac, bc := strings.Split(string(a), "."), strings.Split(string(b), ".")
+	for i := range min(len(ac), len(bc)) {
+		if (ac[i] == "") != (bc[i] == "") {
+			return ac[i] != ""
+		}
+	}
+	return false
+}
+
+// intersects tells whether some URI matches both permission pattern pu
+// (match pm) and pattern su (match sm, prefix or wildcard).
+func intersects(pu wamp.URI, pm string, su wamp.URI, sm string) bool {
+	switch {
+	case pm == wamp.MatchExact:
+		return patternMatches(su, sm, pu)
+	case pm == wamp.MatchPrefix && sm == wamp.MatchPrefix:
+		return strings.HasPrefix(string(su), string(pu)) || strings.HasPrefix(string(pu), string(su))
+	case pm == wamp.MatchPrefix:
+		return prefixMeetsWildcard(pu, su)
+	case sm == wamp.MatchPrefix:
+		return prefixMeetsWildcard(su, pu)
+	}
+	pc, sc := strings.Split(string(pu), "."), strings.Split(string(su), ".")
+	if len(pc) != len(sc) {
+		return false
+	}
+	for i := range pc {
+		if pc[i] != "" && sc[i] != "" && pc[i] != sc[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixMeetsWildcard tells whether some URI that wildcard pattern w
+// matches starts with prefix.
+func prefixMeetsWildcard(prefix, w wamp.URI) bool {
+	pc, wc := strings.Split(string(prefix), "."), strings.Split(string(w), ".")
+	if len(pc) > len(wc) {
+		return false
+	}
+	for i, c := range pc {
+		if i == len(pc)-1 { // the last one may end mid-component
+			return wc[i] == "" || strings.HasPrefix(wc[i], c)
+		}
+		if c == "" || wc[i] != "" && c != wc[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func notAuthorized(s *session, action string, uri wamp.URI) *wamp.Error {
@@ -119,9 +300,10 @@ func notAuthorized(s *session, action string, uri wamp.URI) *wamp.Error {
 // authorizeDynamic asks the role's authorizer, through the realm's dealer,
 // with (session details, uri, action, options). The session's reader waits
 // for the answer, so that its actions keep their order; AuthorizerTimeout
-// bounds the wait.
-func (r *realm) authorizeDynamic(s *session, ro *role, action string, uri wamp.URI, options wamp.Dict) (decision, *wamp.Error) {
-	k := authzKey{action, uri}
+// bounds the wait. For a subscription or registration, options always
+// hold "match": the authorizer decides for the whole pattern.
+func (r *realm) authorizeDynamic(s *session, ro *role, action string, uri wamp.URI, match string, options wamp.Dict) (decision, *wamp.Error) {
+	k := authzKey{action, uri, match}
 	s.authzMu.Lock()
 	d, cached := s.authzCache[k]
 	s.authzMu.Unlock()
@@ -131,12 +313,16 @@ func (r *realm) authorizeDynamic(s *session, ro *role, action string, uri wamp.U
 		}
 		return d, nil
 	}
-	if options == nil {
-		options = wamp.Dict{}
+	opts := make(wamp.Dict, len(options)+1)
+	for k, v := range options {
+		opts[k] = v
+	}
+	if action == actionSubscribe || action == actionRegister {
+		opts["match"] = match
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.router.cfg.AuthorizerTimeout)
 	defer cancel()
-	args, _, err := r.caller().call(ctx, ro.authorizer, wamp.List{s.info(), string(uri), action, options})
+	args, _, err := r.caller().call(ctx, ro.authorizer, wamp.List{s.info(), string(uri), action, opts})
 	if err != nil {
 		if e, ok := errors.AsType[*wamp.Error](err); !ok || unavailable(e.URI) {
 			s.logger().Warn("dynamic authorizer unavailable: action refused", "role", ro.name, "procedure", string(ro.authorizer), "err", err)

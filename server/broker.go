@@ -38,8 +38,16 @@ type subscription struct {
 	topic   wamp.URI
 	match   string
 	created time.Time
-	// subscribers is replaced, never modified, under broker.mu.
-	subscribers []*session
+	// subscribers and guarded are replaced, never modified, under
+	// broker.mu. The guarded subscribers' roles refuse some of the topics
+	// the pattern covers: each event is checked against the role before
+	// it goes to them (realm.mayReceive), and only to them.
+	subscribers, guarded []*session
+}
+
+// all lists every subscriber of sub, guarded or not.
+func (sub *subscription) all() []*session {
+	return append(sub.subscribers[:len(sub.subscribers):len(sub.subscribers)], sub.guarded...)
 }
 
 // publication is one published event, as the broker routes, retains and
@@ -225,12 +233,13 @@ func (b *broker) route(pub *publication) {
 // target is a subscription and its subscribers at the time of a
 // publication.
 type target struct {
-	sub *subscription
-	to  []*session
+	sub         *subscription
+	to, guarded []*session
 }
 
 // dispatch fans pub out. With no pattern subscriptions in the realm it
-// looks up one map entry and allocates nothing per subscriber.
+// looks up one map entry and allocates nothing per subscriber (only
+// pattern subscriptions have guarded subscribers).
 func (b *broker) dispatch(pub *publication) {
 	b.mu.RLock()
 	if len(b.subs.prefix) == 0 && b.subs.nWild == 0 {
@@ -241,23 +250,24 @@ func (b *broker) dispatch(pub *publication) {
 		}
 		b.mu.RUnlock()
 		if len(to) > 0 {
-			b.deliver(pub, sub, to)
+			b.deliver(pub, sub, to, nil)
 		}
 		return
 	}
 	var targets []target
 	b.subs.matches(pub.topic, func(sub *subscription) {
-		targets = append(targets, target{sub, sub.subscribers})
+		targets = append(targets, target{sub, sub.subscribers, sub.guarded})
 	})
 	b.mu.RUnlock()
 	for _, t := range targets {
-		b.deliver(pub, t.sub, t.to)
+		b.deliver(pub, t.sub, t.to, t.guarded)
 	}
 }
 
 // deliver sends pub to the eligible subscribers of one subscription, as
-// one EVENT encoded at most once per serializer.
-func (b *broker) deliver(pub *publication, sub *subscription, to []*session) {
+// one EVENT encoded at most once per serializer; guarded subscribers get
+// it only if their role may subscribe to its topic.
+func (b *broker) deliver(pub *publication, sub *subscription, to, guarded []*session) {
 	ev := &wamp.Event{
 		Subscription: sub.id,
 		Publication:  pub.id,
@@ -269,6 +279,11 @@ func (b *broker) deliver(pub *publication, sub *subscription, to []*session) {
 	p := codec.Prepare(ev)
 	for _, x := range to {
 		if pub.delivers(x) {
+			x.sendEvent(p, size)
+		}
+	}
+	for _, x := range guarded {
+		if pub.delivers(x) && b.realm.mayReceive(x, pub.topic) {
 			x.sendEvent(p, size)
 		}
 	}
@@ -289,7 +304,8 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 		s.sendError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, "invalid topic URI for match policy "+quote(match))
 		return
 	}
-	if e := b.realm.admitSubscribe(s, m.Topic, m.Options); e != nil {
+	guarded, e := b.realm.admitSubscribe(s, m.Topic, m.Options)
+	if e != nil {
 		s.sendError(wamp.TypeSubscribe, m.Request, e.URI, errorArg(e))
 		return
 	}
@@ -309,7 +325,11 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 	}
 	_, already := s.subscriptions[sub.id]
 	if !already {
-		sub.subscribers = append(sub.subscribers[:len(sub.subscribers):len(sub.subscribers)], s)
+		if guarded {
+			sub.guarded = append(sub.guarded[:len(sub.guarded):len(sub.guarded)], s)
+		} else {
+			sub.subscribers = append(sub.subscribers[:len(sub.subscribers):len(sub.subscribers)], s)
+		}
 		if s.subscriptions == nil {
 			s.subscriptions = make(map[wamp.ID]*subscription)
 		}
@@ -321,7 +341,7 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 	subscribed := &wamp.Subscribed{Request: m.Request, Subscription: sub.id}
 	s.sendEvent(subscribed, approxSize(subscribed))
 	if getRetained {
-		b.sendRetained(s, sub)
+		b.sendRetained(s, sub, guarded)
 	}
 	b.mu.Unlock()
 
@@ -347,10 +367,11 @@ func (sub *subscription) info() wamp.Dict {
 
 // sendRetained queues for s the retained events its new subscription
 // covers, oldest first, each only if s would have received it when it was
-// published. b.mu is held, so that no live event comes first. For a
+// published (guarded: if its role may subscribe to the event's topic).
+// b.mu is held, so that no live event comes first. For a
 // pattern subscription it scans every retained topic: a cost paid once per
 // SUBSCRIBE with get_retained, never per publication.
-func (b *broker) sendRetained(s *session, sub *subscription) {
+func (b *broker) sendRetained(s *session, sub *subscription, guarded bool) {
 	var pubs []*publication
 	b.retainMu.Lock()
 	if sub.match == wamp.MatchExact {
@@ -367,7 +388,7 @@ func (b *broker) sendRetained(s *session, sub *subscription) {
 	b.retainMu.Unlock()
 	slices.SortFunc(pubs, func(a, b *publication) int { return a.at.Compare(b.at) })
 	for _, p := range pubs {
-		if p.delivers(s) {
+		if p.delivers(s) && (!guarded || b.realm.mayReceive(s, p.topic)) {
 			ev := &wamp.Event{Subscription: sub.id, Publication: p.id, Details: p.details(sub, true), Args: p.args, Kwargs: p.kwargs}
 			s.sendEvent(ev, approxSize(ev))
 		}
@@ -394,14 +415,17 @@ func (b *broker) unsubscribe(s *session, m *wamp.Unsubscribe) {
 // which it reports. b.mu must be held.
 func (b *broker) detach(s *session, sub *subscription) (deleted bool) {
 	delete(s.subscriptions, sub.id)
-	out := make([]*session, 0, len(sub.subscribers))
-	for _, x := range sub.subscribers {
-		if x != s {
-			out = append(out, x)
+	without := func(l []*session) []*session {
+		out := make([]*session, 0, len(l))
+		for _, x := range l {
+			if x != s {
+				out = append(out, x)
+			}
 		}
+		return out
 	}
-	sub.subscribers = out
-	if len(out) > 0 {
+	sub.subscribers, sub.guarded = without(sub.subscribers), without(sub.guarded)
+	if len(sub.subscribers)+len(sub.guarded) > 0 {
 		return false
 	}
 	b.subs.remove(sub.topic, sub.match)

@@ -524,7 +524,7 @@ func subscriptionByID(r *realm, args wamp.List, kwargs wamp.Dict) (*subscription
 	if sub == nil {
 		return nil, nil, wamp.NewError(wamp.ErrNoSuchSubscription, "no subscription with this ID")
 	}
-	return sub, sub.subscribers, nil
+	return sub, sub.all(), nil
 }
 
 func subscriptionGet(r *realm, s *session, args wamp.List, kwargs wamp.Dict) (wamp.List, *wamp.Error) {
