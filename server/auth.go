@@ -228,10 +228,20 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 		pk, _ := authextra["pubkey"].(string)
 		idKey = string(rlm.name) + "\x00pubkey:" + strings.ToLower(pk)
 	}
-	if method != methodAnonymous && !limits.allowed(addrKey, idKey) {
-		s.router.stats.authFailed(method)
-		s.abort(wamp.ErrAuthenticationFailed, "too many failed authentication attempts; try again later")
-		return false
+	// The attempt holds a token from HELLO until it ends; only a failed
+	// guess keeps it.
+	guessed := false
+	if method != methodAnonymous {
+		if !limits.begin(addrKey, idKey) {
+			s.router.stats.authFailed(method)
+			s.abort(wamp.ErrAuthenticationFailed, "too many failed authentication attempts; try again later")
+			return false
+		}
+		defer func() {
+			if !guessed {
+				limits.end(addrKey, idKey)
+			}
+		}()
 	}
 
 	fail := func(err error) bool {
@@ -240,7 +250,7 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 			e = &authError{uri: wamp.ErrAuthenticationFailed, msg: "authentication failed", why: err.Error()}
 		}
 		if e.guess {
-			limits.failed(addrKey, idKey)
+			guessed = true
 		}
 		s.router.stats.authFailed(method)
 		s.logger().Info("authentication failed", "method", method, "authid", authid, "reason", e.why)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -596,6 +597,90 @@ func TestRateLimitRefills(t *testing.T) {
 	}
 }
 
+// TestRateLimitParallelHandshakes opens many handshakes at once: each
+// holds a token until it ends, so parallel HELLOs get no more CHALLENGEs
+// (and key derivations) than the burst.
+func TestRateLimitParallelHandshakes(t *testing.T) {
+	r := newSecureRouter(t, func(c *Config) {
+		c.AuthFailuresPerAddress = RateLimit{Burst: 3, Every: time.Hour}
+		c.AuthFailuresPerAuthID = RateLimit{Burst: 5, Every: time.Hour}
+	})
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	r.authLimits.now = func() time.Time { return time.Unix(0, clock.Load()) }
+
+	// hellos sends n HELLOs at once, one per connection, and returns the
+	// connections that got a CHALLENGE; the others must get ABORT.
+	hellos := func(n int, addr func(i int) string, authid string) []*rawClient {
+		t.Helper()
+		cs := make([]*rawClient, n)
+		for i := range cs {
+			cs[i] = dialFrom(t, r, addr(i), true)
+		}
+		for _, c := range cs {
+			c.hello("secure", authid, []string{"ticket"}, nil)
+		}
+		var challenged []*rawClient
+		for _, c := range cs {
+			switch m := c.next().(type) {
+			case *wamp.Challenge:
+				challenged = append(challenged, c)
+			case *wamp.Abort:
+				if m.Reason != wamp.ErrAuthenticationFailed || !strings.Contains(m.Details["message"].(string), "too many") {
+					t.Fatalf("ABORT %v", m)
+				}
+			default:
+				t.Fatalf("got %s, want CHALLENGE or ABORT", m.Type())
+			}
+		}
+		return challenged
+	}
+	login := func(addr, authid, ticket string) wamp.Message {
+		t.Helper()
+		c := dialFrom(t, r, addr, true)
+		c.hello("secure", authid, []string{"ticket"}, nil)
+		m := c.next()
+		if _, ok := m.(*wamp.Challenge); ok {
+			c.send(&wamp.Authenticate{Signature: ticket})
+			m = c.next()
+		}
+		return m
+	}
+
+	attacker := "198.51.100.1:1234"
+	guesses := hellos(12, func(int) string { return attacker }, "alice")
+	if len(guesses) != 3 {
+		t.Fatalf("%d of 12 parallel HELLOs from one address got a CHALLENGE, want the burst, 3", len(guesses))
+	}
+	for _, c := range guesses {
+		c.send(&wamp.Authenticate{Signature: "guess"})
+		c.authFailed("authentication failed")
+	}
+	if m := login(attacker, "alice", "alice-ticket"); m.Type() != wamp.TypeAbort {
+		t.Fatalf("got %s after the burst was spent, want ABORT", m.Type())
+	}
+	clock.Add(int64(time.Hour)) // one token back
+	for range 3 {               // a success gives its token back
+		if w, ok := login(attacker, "alice", "alice-ticket").(*wamp.Welcome); !ok || w.Details["authid"] != "alice" {
+			t.Fatalf("correct login after the refill: %v", w)
+		}
+	}
+
+	// From many addresses, one authid's pending handshakes are bounded
+	// too; handshakes abandoned without a guess give their tokens back.
+	pending := hellos(12, func(i int) string { return "198.51.100." + strconv.Itoa(10+i) + ":1" }, "bob")
+	if len(pending) != 5 {
+		t.Fatalf("%d of 12 parallel HELLOs for one authid got a CHALLENGE, want the burst, 5", len(pending))
+	}
+	for _, c := range pending {
+		c.send(&wamp.Abort{Details: wamp.Dict{}, Reason: wamp.ErrCanceled})
+		c.expectClosed()
+	}
+	if w, ok := login("192.0.2.10:999", "bob", "bob-ticket").(*wamp.Welcome); !ok || w.Details["authid"] != "bob" {
+		t.Fatalf("bob's login after abandoned handshakes: %v", w)
+	}
+}
+
 func TestBucketTableBounded(t *testing.T) {
 	bt := newBucketTable(RateLimit{Burst: 2, Every: time.Millisecond})
 	now := time.Now()
@@ -605,10 +690,40 @@ func TestBucketTableBounded(t *testing.T) {
 	if len(bt.buckets) != maxBuckets {
 		t.Fatalf("%d buckets", len(bt.buckets))
 	}
+	// A key the full table cannot track is let through untracked.
+	if !bt.take("untracked", now) || len(bt.buckets) != maxBuckets {
+		t.Fatalf("full table: %d buckets", len(bt.buckets))
+	}
 	// Later, the old buckets are full again and make room.
-	bt.take("new", now.Add(time.Second))
-	if len(bt.buckets) != 1 || !bt.allowed("new", now.Add(time.Second)) {
+	if !bt.take("new", now.Add(time.Second)) || len(bt.buckets) != 1 {
 		t.Fatalf("after sweep: %d buckets", len(bt.buckets))
+	}
+}
+
+func TestBucketTakeAndGive(t *testing.T) {
+	bt := newBucketTable(RateLimit{Burst: 2, Every: time.Minute})
+	now := time.Now()
+	if !bt.take("k", now) || !bt.take("k", now) || bt.take("k", now) {
+		t.Fatal("a bucket of 2 did not give exactly 2 tokens")
+	}
+	bt.give("k", now)
+	if !bt.take("k", now) || bt.take("k", now) {
+		t.Fatal("a token given back was not taken again, or more came back")
+	}
+	if !bt.take("k", now.Add(time.Minute)) || bt.take("k", now.Add(time.Minute)) {
+		t.Fatal("the refill did not give one token")
+	}
+	for range 5 {
+		bt.give("k", now.Add(time.Minute))
+	}
+	if !bt.take("k", now.Add(time.Minute)) || !bt.take("k", now.Add(time.Minute)) || bt.take("k", now.Add(time.Minute)) {
+		t.Fatal("tokens given back overflowed the burst")
+	}
+	other := newBucketTable(RateLimit{Burst: -1})
+	for range 10 {
+		if !other.take("k", now) {
+			t.Fatal("a disabled limit refused")
+		}
 	}
 }
 

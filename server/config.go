@@ -85,9 +85,10 @@ type Config struct {
 	// AuthFailuresPerAddress limits failed authentications from one remote
 	// address (one IPv4 address, one IPv6 /64), and AuthFailuresPerAuthID
 	// those for one authid of a realm, so that passwords cannot be guessed
-	// online. Once a bucket is empty, attempts from that address or for
-	// that authid are refused at HELLO, before any key derivation, until a
-	// token comes back. The per-authid bucket is the larger, so that one
+	// online. A handshake holds a token of each from HELLO until it
+	// ends, and a failed one keeps it; once a bucket is empty, attempts
+	// from that address or for that authid are refused at HELLO, before
+	// any key derivation, until a token comes back. The per-authid bucket is the larger, so that one
 	// address alone cannot lock a user out: it is stopped first. Defaults
 	// DefaultAuthFailuresPerAddress (10, then one per 6 s) and
 	// DefaultAuthFailuresPerAuthID (30, then one per 2 s).
