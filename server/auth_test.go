@@ -8,6 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,21 +291,14 @@ func TestWAMPCRA(t *testing.T) {
 		c.send(&wamp.Authenticate{Signature: hmacB64("carol-secreT", ch.Extra["challenge"].(string))})
 		c.authFailed("authentication failed")
 	})
-	t.Run("unknown user looks like a salted user", func(t *testing.T) {
-		var salts []any
-		for range 2 {
-			c := connect(t, r)
-			ch, cc := challenge(c, "mallory")
-			if cc.AuthID != "mallory" || ch.Extra["iterations"] != int64(1000) || ch.Extra["keylen"] != int64(32) {
-				t.Fatalf("decoy challenge %v %+v", ch.Extra, cc)
-			}
-			salts = append(salts, ch.Extra["salt"])
-			c.send(&wamp.Authenticate{Signature: hmacB64("guess", ch.Extra["challenge"].(string))})
-			c.authFailed("authentication failed")
+	t.Run("unknown user fails like a wrong secret", func(t *testing.T) {
+		c := connect(t, r)
+		ch, cc := challenge(c, "mallory")
+		if cc.AuthID != "mallory" || cc.AuthProvider != "static" {
+			t.Fatalf("decoy challenge %+v", cc)
 		}
-		if salts[0] == nil || salts[0] == "" || salts[0] != salts[1] {
-			t.Fatalf("decoy salts %v: want one stable salt, as a real user has", salts)
-		}
+		c.send(&wamp.Authenticate{Signature: hmacB64("guess", ch.Extra["challenge"].(string))})
+		c.authFailed("authentication failed")
 	})
 	t.Run("replayed AUTHENTICATE", func(t *testing.T) {
 		c := connect(t, r)
@@ -319,6 +315,114 @@ func TestWAMPCRA(t *testing.T) {
 		c2.send(old)
 		c2.authFailed("authentication failed")
 	})
+}
+
+// TestWAMPCRADecoys checks that an unknown user's CHALLENGE has the shape
+// of a real user's (the keys of extra, salt length and characters,
+// iterations, keylen, role), the same on every attempt, and that the
+// decoys take every real shape.
+func TestWAMPCRADecoys(t *testing.T) {
+	type shape struct {
+		keys               string
+		saltLen            int
+		iterations, keylen any
+		role, authprovider string
+	}
+	rc := secureRealm()
+	hexSalt, b64Salt := "9f86d081884c7d659a2feaa0c55ad015", "Xr0ZK+9gq/PtYwN2h7cJ1A"
+	rc.Auth.WAMPCRA.Users["hexa"] = CRAUser{Role: "admin", Secret: "k", Salt: hexSalt, Iterations: 5000, KeyLen: 16}
+	rc.Auth.WAMPCRA.Users["b64"] = CRAUser{Role: "user", Secret: "k", Salt: b64Salt, Iterations: 2000, KeyLen: 64}
+	r := newTestRouter(t, Config{Realms: []RealmConfig{rc}})
+	get := func(authid string) (shape, wamp.Dict) {
+		t.Helper()
+		c := connect(t, r)
+		c.hello("secure", authid, []string{"wampcra"}, nil)
+		ch := c.challenge("wampcra")
+		c.send(&wamp.Abort{Details: wamp.Dict{}, Reason: wamp.ErrCanceled})
+		var cc craChallenge
+		if err := json.Unmarshal([]byte(ch.Extra["challenge"].(string)), &cc); err != nil {
+			t.Fatal(err)
+		}
+		keys := slices.Sorted(maps.Keys(ch.Extra))
+		salt, _ := ch.Extra["salt"].(string)
+		return shape{strings.Join(keys, ","), len(salt), ch.Extra["iterations"], ch.Extra["keylen"], cc.AuthRole, cc.AuthProvider}, ch.Extra
+	}
+	// The salt characters of each real shape.
+	saltChars := map[shape]*regexp.Regexp{}
+	for id, re := range map[string]string{"carol": `^$`, "dave": `^[0-9a-z]{7}$`, "hexa": `^[0-9a-f]{32}$`, "b64": `^[0-9A-Za-z+/]{22}$`} {
+		sh, extra := get(id)
+		salt, _ := extra["salt"].(string)
+		if !regexp.MustCompile(re).MatchString(salt) {
+			t.Fatalf("%s's salt %q does not match %s", id, salt, re)
+		}
+		saltChars[sh] = regexp.MustCompile(re)
+	}
+	if len(saltChars) != 4 {
+		t.Fatalf("real shapes %v: want 4 different ones", saltChars)
+	}
+	seen := map[shape]bool{}
+	for i := range 40 {
+		id := "nobody" + strconv.Itoa(i)
+		sh, extra := get(id)
+		re := saltChars[sh]
+		if re == nil {
+			t.Fatalf("%s's CHALLENGE %v has a shape %+v that no real user has", id, extra, sh)
+		}
+		salt, _ := extra["salt"].(string)
+		if !re.MatchString(salt) {
+			t.Fatalf("%s's salt %q, want one like %s", id, salt, re)
+		}
+		if salt != "" && strings.Contains(hexSalt+b64Salt+"salt123", salt) {
+			t.Fatalf("%s's salt %q is a real user's", id, salt)
+		}
+		if sh2, extra2 := get(id); sh2 != sh || extra2["salt"] != extra["salt"] {
+			t.Fatalf("%s's CHALLENGE changed between attempts: %v, then %v", id, extra, extra2)
+		}
+		seen[sh] = true
+	}
+	if len(seen) != len(saltChars) {
+		t.Fatalf("40 unknown users took %d of the %d real shapes", len(seen), len(saltChars))
+	}
+}
+
+// TestTicketCheckCostsTheSame checks that a static ticket check takes as
+// long for an unknown user, a plain ticket and a cheaper hash as for the
+// costliest hash: its time tells no user from another.
+func TestTicketCheckCostsTheSame(t *testing.T) {
+	salt := []byte("0123456789abcdef")
+	hash := func(ticket string, iterations int) string {
+		return ticketHash{iterations: iterations, salt: salt, key: deriveTicket(ticket, salt, iterations)}.String()
+	}
+	rc := secureRealm()
+	rc.Auth.Ticket.Principals = map[string]TicketPrincipal{
+		"plain": {Role: "user", Ticket: "p"},
+		"cheap": {Role: "user", TicketHash: hash("c", 1000)},
+		"dear":  {Role: "user", TicketHash: hash("d", 10_000)},
+	}
+	r := newTestRouter(t, Config{Realms: []RealmConfig{rc}})
+	a := r.realm("secure").auth[methodTicket].(*ticketAuth)
+	// fastest is the least time of several checks: noise only adds.
+	fastest := func(authid, ticket string) time.Duration {
+		best := time.Duration(1 << 62)
+		for range 5 {
+			start := time.Now()
+			a.static(&authRequest{realm: "secure", authid: authid}, ticket)
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	ref := fastest("dear", "wrong")
+	for _, c := range []struct{ authid, ticket string }{{"dear", "d"}, {"plain", "p"}, {"plain", "wrong"}, {"cheap", "c"}, {"mallory", "x"}, {"dear", "d\x00"}} {
+		if d := fastest(c.authid, c.ticket); d < ref/2 || d > ref*2 {
+			t.Errorf("checking %q's ticket %q took %v, a wrong ticket of the costliest hash %v", c.authid, c.ticket, d, ref)
+		}
+	}
+	if _, err := a.static(&authRequest{realm: "secure", authid: "cheap"}, "c"); err != nil {
+		t.Fatalf("cheap's ticket: %v", err)
+	}
+	if _, err := a.static(&authRequest{realm: "secure", authid: "plain"}, "p"); err != nil {
+		t.Fatalf("plain's ticket: %v", err)
+	}
 }
 
 func TestCryptosign(t *testing.T) {

@@ -74,26 +74,34 @@ func deriveTicket(ticket string, salt []byte, iterations int) []byte {
 	return k
 }
 
-// matches checks a ticket against the hash; it costs one derivation. A
-// ticket with a NUL byte never matches: PBKDF2's HMAC pads a short key with
-// zero bytes, so "t" and "t\x00" would derive the same key.
+// matches checks a ticket against the hash; it always costs one
+// derivation, h.cost(). A ticket with a NUL byte never matches: PBKDF2's
+// HMAC pads a short key with zero bytes, so "t" and "t\x00" would derive
+// the same key.
 func (h ticketHash) matches(ticket string) bool {
-	if strings.IndexByte(ticket, 0) >= 0 {
-		return false
-	}
 	k, err := pbkdf2.Key(sha256.New, ticket, h.salt, h.iterations, len(h.key))
-	return err == nil && subtle.ConstantTimeCompare(k, h.key) == 1
+	return err == nil && strings.IndexByte(ticket, 0) < 0 && subtle.ConstantTimeCompare(k, h.key) == 1
+}
+
+// cost is the work of one derivation of h: iterations of HMAC-SHA256 per
+// 32-byte block of the key.
+func (h ticketHash) cost() int {
+	return h.iterations * ((len(h.key) + sha256.Size - 1) / sha256.Size)
 }
 
 // ticketAuth is WAMP-Ticket: the client sends a shared ticket in
 // AUTHENTICATE, in clear, after an empty CHALLENGE.
+//
+// Every static check costs the same, so that its time tells no user from
+// another: that of the costliest hashed ticket. A check that derives less
+// (an unknown user, a plain ticket, a cheaper hash) derives the rest from
+// a throwaway key.
 type ticketAuth struct {
 	r     *realm
 	cfg   *TicketAuth
 	users map[string]ticketUser
-	// decoy is checked for unknown users when any ticket is hashed, so
-	// that they cost the same derivation as known ones.
-	decoy *ticketHash
+	work  int    // the cost of the costliest hash, 0 when none is hashed
+	salt  []byte // of the throwaway derivations
 }
 
 type ticketUser struct {
@@ -103,21 +111,25 @@ type ticketUser struct {
 }
 
 func newTicketAuth(r *realm, cfg *TicketAuth) *ticketAuth {
-	a := &ticketAuth{r: r, cfg: cfg, users: map[string]ticketUser{}}
+	a := &ticketAuth{r: r, cfg: cfg, users: map[string]ticketUser{}, salt: make([]byte, 16)}
+	rand.Read(a.salt)
 	for id, p := range cfg.Principals {
 		u := ticketUser{role: p.Role, plain: p.Ticket}
 		if p.TicketHash != "" {
 			h, _ := parseTicketHash(p.TicketHash) // validated
 			u.hash = &h
-			if a.decoy == nil || h.iterations > a.decoy.iterations {
-				salt := make([]byte, len(h.salt))
-				rand.Read(salt)
-				a.decoy = &ticketHash{iterations: h.iterations, salt: salt, key: make([]byte, len(h.key))}
-			}
+			a.work = max(a.work, h.cost())
 		}
 		a.users[id] = u
 	}
 	return a
+}
+
+// pad spends work iterations of a throwaway derivation.
+func (a *ticketAuth) pad(work int) {
+	if work > 0 {
+		pbkdf2.Key(sha256.New, "", a.salt, work, sha256.Size)
+	}
 }
 
 func (a *ticketAuth) hello(ctx context.Context, req *authRequest) (*identity, *challenge, error) {
@@ -136,14 +148,14 @@ func (a *ticketAuth) hello(ctx context.Context, req *authRequest) (*identity, *c
 func (a *ticketAuth) static(req *authRequest, ticket string) (*identity, error) {
 	u, known := a.users[req.authid]
 	var ok bool
+	spent := 0
 	switch {
 	case known && u.hash != nil:
-		ok = u.hash.matches(ticket)
+		ok, spent = u.hash.matches(ticket), u.hash.cost()
 	case known:
 		ok = equalSecret(ticket, u.plain)
-	case a.decoy != nil:
-		a.decoy.matches(ticket) // the same cost as a known user's
 	}
+	a.pad(a.work - spent) // the same cost whoever it is
 	if !known {
 		return nil, badCredentials(fmt.Sprintf("no ticket principal %q", req.authid))
 	}

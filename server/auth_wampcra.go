@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -9,6 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wampkit/wampkit/wamp"
@@ -21,38 +25,82 @@ import (
 // the PBKDF2 key the client derives from its password. The router runs no
 // key derivation: it stores the derived key.
 //
-// An unknown user gets a challenge of the same shape, with a salt derived
-// from a secret of the router and the authid (the same on every attempt,
-// as a real user's), and fails at AUTHENTICATE like a wrong password.
+// An unknown user gets a decoy: the challenge of a user picked among the
+// static ones by the authid (salted or not, iterations, keylen, role, a
+// salt as long and of the same characters), so that the shapes of
+// unknown users' challenges are those of the real users'. It is drawn
+// from a secret of the router and the authid, so that it is the same on
+// every attempt, as a real user's is (until the router restarts). The
+// decoy fails at AUTHENTICATE like a wrong password.
 type craAuth struct {
-	r     *realm
-	cfg   *WAMPCRAAuth
-	key   []byte // the router's secret for decoy salts
-	decoy CRAUser
+	r   *realm
+	cfg *WAMPCRAAuth
+	key []byte // the router's secret for decoys
+	// templates are the static users, by authid, that decoys copy; with
+	// none (a dynamic authenticator), a decoy has a salt of 16 random
+	// bytes in base64 and Autobahn's default iterations and keylen.
+	templates []CRAUser
 }
 
 func newCRAAuth(r *realm, cfg *WAMPCRAAuth) *craAuth {
 	a := &craAuth{r: r, cfg: cfg, key: make([]byte, 32)}
 	rand.Read(a.key)
-	// Decoys look like the most common kind of user.
-	salted, roles := 0, map[string]int{}
-	for _, u := range cfg.Users {
-		if u.Salt != "" {
-			salted++
-			a.decoy.Iterations, a.decoy.KeyLen = max(a.decoy.Iterations, u.Iterations), max(a.decoy.KeyLen, u.KeyLen)
-		}
-		roles[u.Role]++
-	}
-	if salted*2 >= len(cfg.Users) {
-		a.decoy.Salt = "salted"
-	}
-	a.decoy.Role = "user"
-	for role, n := range roles {
-		if n > roles[a.decoy.Role] || n == roles[a.decoy.Role] && role < a.decoy.Role {
-			a.decoy.Role = role
-		}
+	for _, id := range sortedKeys(cfg.Users) {
+		a.templates = append(a.templates, cfg.Users[id])
 	}
 	return a
+}
+
+// decoy is the user an unknown authid looks like: a template's shape, its
+// salt's characters drawn from the classes the template's salt uses.
+func (a *craAuth) decoy(realm wamp.URI, authid string) CRAUser {
+	mac := hmac.New(sha256.New, a.key)
+	mac.Write([]byte(string(realm) + "\x00" + authid))
+	rng := mrand.New(mrand.NewChaCha8([32]byte(mac.Sum(nil))))
+	if len(a.templates) == 0 {
+		b := make([]byte, 16)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return CRAUser{Role: "user", Salt: base64.RawStdEncoding.EncodeToString(b)}
+	}
+	t := a.templates[rng.IntN(len(a.templates))]
+	u := CRAUser{Role: t.Role, Iterations: t.Iterations, KeyLen: t.KeyLen}
+	if t.Salt != "" {
+		alphabet := saltAlphabet(t.Salt)
+		salt := make([]byte, len(t.Salt))
+		for i := range salt {
+			salt[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		u.Salt = string(salt)
+	}
+	return u
+}
+
+// saltAlphabet is the characters a salt like s could hold: the classes of
+// its characters (digits, a-f, g-z, A-F, G-Z; hexadecimal salts stay
+// hexadecimal) and every other character it holds.
+func saltAlphabet(s string) string {
+	classes := []string{"0123456789", "abcdef", "ghijklmnopqrstuvwxyz", "ABCDEF", "GHIJKLMNOPQRSTUVWXYZ"}
+	used := make([]bool, len(classes))
+	var other []byte
+	for i := range len(s) {
+		c := s[i]
+		k := slices.IndexFunc(classes, func(cl string) bool { return strings.IndexByte(cl, c) >= 0 })
+		switch {
+		case k >= 0:
+			used[k] = true
+		case bytes.IndexByte(other, c) < 0:
+			other = append(other, c)
+		}
+	}
+	var out []byte
+	for k, cl := range classes {
+		if used[k] {
+			out = append(out, cl...)
+		}
+	}
+	return string(append(out, other...))
 }
 
 // craChallenge is the challenge's JSON object, in the specification's
@@ -88,12 +136,7 @@ func (a *craAuth) hello(ctx context.Context, req *authRequest) (*identity, *chal
 	}
 	secret := []byte(user.Secret)
 	if !known {
-		user = a.decoy
-		if user.Salt != "" {
-			mac := hmac.New(sha256.New, a.key)
-			mac.Write([]byte(string(req.realm) + "\x00" + req.authid))
-			user.Salt = base64.RawStdEncoding.EncodeToString(mac.Sum(nil)[:16])
-		}
+		user = a.decoy(req.realm, req.authid)
 		secret = make([]byte, 32)
 		rand.Read(secret)
 	}
