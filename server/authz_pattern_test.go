@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/wampkit/wampkit/wamp"
@@ -15,7 +16,10 @@ import (
 //   - fe is README's frontend: call and subscribe under com.example.,
 //     nothing under com.example.admin.;
 //   - wild may subscribe to and register com..status, but not
-//     com.secret.status nor anything under com.hidden.
+//     com.secret.status nor anything under com.hidden.;
+//   - reader may do anything but on com.app.secret, the meta API included.
+//
+// The realm keeps the last 10 events of every topic under com.
 func patternRouter(t *testing.T) *Router {
 	all := Actions{Call: true, Register: true, Publish: true, Subscribe: true}
 	subReg := Actions{Subscribe: true, Register: true}
@@ -36,15 +40,20 @@ func patternRouter(t *testing.T) *Router {
 			{URI: "com.secret.status", Allow: Actions{}},
 			{URI: "com.hidden.", Match: "prefix", Allow: Actions{}},
 		}},
+		{Name: "reader", Permissions: []Permission{
+			{URI: "", Match: "prefix", Allow: all},
+			{URI: "com.app.secret", Allow: Actions{}},
+		}},
 	}
 	users := map[string]TicketPrincipal{}
 	for _, ro := range roles {
 		users[ro.Name] = TicketPrincipal{Role: ro.Name, Ticket: ro.Name}
 	}
 	return newTestRouter(t, Config{Realms: []RealmConfig{{
-		Name:  "patterns",
-		Roles: roles,
-		Auth:  AuthConfig{Ticket: &TicketAuth{Principals: users}},
+		Name:         "patterns",
+		Roles:        roles,
+		EventHistory: []EventHistoryConfig{{Topic: "com.", Match: "prefix", Limit: 10}},
+		Auth:         AuthConfig{Ticket: &TicketAuth{Principals: users}},
 	}}})
 }
 
@@ -262,5 +271,31 @@ func TestPatternGrant(t *testing.T) {
 		if name(base) != tc.base || name(carveOut) != tc.carveOut {
 			t.Errorf("%v, %s %q: base %q carve-out %q, want %q %q", tc.perms, tc.match, tc.pattern, name(base), name(carveOut), tc.base, tc.carveOut)
 		}
+	}
+}
+
+// TestEventHistoryObeysCarveOuts checks that wamp.subscription.get_events
+// gives a caller only what it would get as a subscriber.
+func TestEventHistoryObeysCarveOuts(t *testing.T) {
+	r := patternRouter(t)
+	pub := loginAs(t, r, "pub")
+	secret := pub.subscribe("com.app.secret", nil)
+	all := pub.subscribe("com.app.", prefix)
+	pub.publish("com.app.secret", nil, "s")
+	pub.publish("com.app.open", nil, "o")
+	args := func(l wamp.List) (out []any) {
+		for _, e := range l {
+			out = append(out, e.(wamp.Dict)["args"].(wamp.List)[0])
+		}
+		return out
+	}
+
+	reader := loginAs(t, r, "reader")
+	reader.callError("wamp.subscription.get_events", wamp.List{id64(secret)}, nil, wamp.ErrNotAuthorized)
+	if got := args(reader.call("wamp.subscription.get_events", wamp.List{id64(all)}, nil).Args[0].(wamp.List)); !slices.Equal(got, []any{"o"}) {
+		t.Fatalf("reader's history of com.app.: %v, want [o]", got)
+	}
+	if got := args(pub.call("wamp.subscription.get_events", wamp.List{id64(all)}, nil).Args[0].(wamp.List)); !slices.Equal(got, []any{"s", "o"}) {
+		t.Fatalf("pub's history of com.app.: %v, want [s o]", got)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wampkit/wampkit/wamp"
@@ -562,7 +563,8 @@ func subscriptionRemoveSubscriber(r *realm, s *session, args wamp.List, kwargs w
 // subscriptionGetEvents returns the kept events a subscription covers:
 // arguments (subscription, [limit]), keyword arguments limit and reverse.
 // Without a limit it returns every kept event; events come oldest first,
-// newest first with reverse.
+// newest first with reverse. The caller reads only what its role lets it
+// subscribe to.
 func subscriptionGetEvents(r *realm, s *session, args wamp.List, kwargs wamp.Dict) (wamp.List, *wamp.Error) {
 	sub, _, e := subscriptionByID(r, args, kwargs)
 	if e != nil {
@@ -580,9 +582,19 @@ func subscriptionGetEvents(r *realm, s *session, args wamp.List, kwargs wamp.Dic
 	if err != nil {
 		return nil, invalidArg("%v", err)
 	}
+	// The reader gets what it would get as a subscriber: nothing unless
+	// its role may subscribe to the subscription's pattern, and nothing
+	// of the pattern's carve-outs.
+	guarded, e := r.admitSubscribe(s, sub.topic, wamp.Dict{"match": sub.match})
+	if e != nil {
+		return nil, e
+	}
 	var pubs []*publication
 	if r.broker.history != nil {
 		pubs = r.broker.history.events(sub, s)
+	}
+	if guarded {
+		pubs = slices.DeleteFunc(pubs, func(p *publication) bool { return !r.mayReceive(s, p.topic) })
 	}
 	if limit >= 0 && int64(len(pubs)) > limit {
 		pubs = pubs[int64(len(pubs))-limit:]
