@@ -676,10 +676,20 @@ func TestRateLimitFailedAttempts(t *testing.T) {
 	try("198.51.100.4:1", "alice", "alice-ticket").welcome("alice", "user", "ticket", "static")
 }
 
+// fakeClock makes r's failed-authentication limits read their time from
+// the clock returned, which starts now and moves only when told.
+func fakeClock(r *Router) *atomic.Int64 {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	r.authLimits.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	return &clock
+}
+
 func TestRateLimitRefills(t *testing.T) {
 	r := newSecureRouter(t, func(c *Config) {
 		c.AuthFailuresPerAddress = RateLimit{Burst: 2, Every: 200 * time.Millisecond}
 	})
+	clock := fakeClock(r)
 	attempt := func(ticket string) wamp.Message {
 		c := dialFrom(t, r, "198.51.100.9:1", true)
 		c.hello("secure", "alice", []string{"ticket"}, nil)
@@ -695,7 +705,11 @@ func TestRateLimitRefills(t *testing.T) {
 	if a, ok := attempt("alice-ticket").(*wamp.Abort); !ok || !strings.Contains(a.Details["message"].(string), "too many") {
 		t.Fatalf("third attempt not limited: %v", a)
 	}
-	time.Sleep(250 * time.Millisecond)
+	clock.Add(int64(150 * time.Millisecond))
+	if a, ok := attempt("alice-ticket").(*wamp.Abort); !ok || !strings.Contains(a.Details["message"].(string), "too many") {
+		t.Fatalf("attempt before a token came back not limited: %v", a)
+	}
+	clock.Add(int64(100 * time.Millisecond))
 	if w, ok := attempt("alice-ticket").(*wamp.Welcome); !ok || w.Details["authid"] != "alice" {
 		t.Fatalf("correct login after the refill: %v", w)
 	}
@@ -709,9 +723,7 @@ func TestRateLimitParallelHandshakes(t *testing.T) {
 		c.AuthFailuresPerAddress = RateLimit{Burst: 3, Every: time.Hour}
 		c.AuthFailuresPerAuthID = RateLimit{Burst: 5, Every: time.Hour}
 	})
-	var clock atomic.Int64
-	clock.Store(time.Now().UnixNano())
-	r.authLimits.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	clock := fakeClock(r)
 
 	// hellos sends n HELLOs at once, one per connection, and returns the
 	// connections that got a CHALLENGE; the others must get ABORT.
