@@ -74,7 +74,9 @@ type TicketAuth struct {
 type TicketPrincipal struct {
 	// Role is the authrole the user gets.
 	Role string
-	// Ticket is the ticket in clear. Prefer TicketHash.
+	// Ticket is the ticket in clear. Prefer TicketHash. Its check costs
+	// as much as that of the costliest TicketHash of the realm, as an
+	// unknown user's does: timing tells no user from another.
 	Ticket string
 	// TicketHash is the ticket hashed by [HashTicket]: a leaked
 	// configuration does not leak the ticket.
