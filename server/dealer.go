@@ -302,15 +302,26 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 		d.continueCall(inv, m, progress)
 		return true
 	}
-	if progress, _ := m.Options["progress"].(bool); s.cutStream(m.Request, !progress) {
+	progress, _ := m.Options["progress"].(bool)
+	if s.cutStream(m.Request, !progress) {
 		s.mu.Unlock()
 		return true // a late part of a call that already ended
 	}
 	s.mu.Unlock()
+	// fail refuses the call. The refusal of the first part of a streamed
+	// call answers the whole call: its later parts are dropped.
+	fail := func(uri wamp.URI, msg string) {
+		if progress {
+			s.mu.Lock()
+			s.addCutStream(m.Request)
+			s.mu.Unlock()
+		}
+		s.sendError(wamp.TypeCall, m.Request, uri, msg)
+	}
 
 	opts, err := d.readCallOptions(m.Options)
 	if err != nil {
-		s.sendError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, err.Error())
+		fail(wamp.ErrInvalidArgument, err.Error())
 		return true
 	}
 
@@ -319,17 +330,17 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 		return false
 	}
 	if !wamp.ValidURI(m.Procedure, d.realm.strict(), false) {
-		s.sendError(wamp.TypeCall, m.Request, wamp.ErrInvalidURI, "invalid procedure URI")
+		fail(wamp.ErrInvalidURI, "invalid procedure URI")
 		return true
 	}
 	discloseCaller, e := d.realm.admitCall(s, m.Procedure, m.Options)
 	if e != nil {
-		s.sendError(wamp.TypeCall, m.Request, e.URI, errorArg(e))
+		fail(e.URI, errorArg(e))
 		return true
 	}
 	if reserved(m.Procedure) {
 		if opts.progress {
-			s.sendError(wamp.TypeCall, m.Request, wamp.ErrFeatureNotSupported, "meta procedures take no progressive invocations")
+			fail(wamp.ErrFeatureNotSupported, "meta procedures take no progressive invocations")
 			return true
 		}
 		d.realm.metaCall(s, m)
@@ -344,13 +355,13 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 	}
 	d.mu.RUnlock()
 	if len(callees) == 0 {
-		s.sendError(wamp.TypeCall, m.Request, wamp.ErrNoSuchProcedure, "no callee registered procedure "+quote(string(m.Procedure)))
+		fail(wamp.ErrNoSuchProcedure, "no callee registered procedure "+quote(string(m.Procedure)))
 		return true
 	}
 	ref := reg.pick(callees)
 	callee := ref.s
 	if opts.progress && !(callee.clientFeature("callee", "progressive_call_invocations") && canInterrupt(callee)) {
-		s.sendError(wamp.TypeCall, m.Request, wamp.ErrFeatureNotSupported, "the callee does not support progressive call invocations")
+		fail(wamp.ErrFeatureNotSupported, "the callee does not support progressive call invocations")
 		return true
 	}
 
@@ -392,7 +403,7 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 		return true
 	case len(s.calls) >= d.realm.router.cfg.MaxPendingCalls:
 		s.mu.Unlock()
-		s.sendError(wamp.TypeCall, m.Request, wamp.ErrUnavailable, "too many pending calls in this session")
+		fail(wamp.ErrUnavailable, "too many pending calls in this session")
 		return true
 	}
 	if s.calls == nil {
@@ -404,7 +415,7 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 	callee.mu.Lock()
 	if callee.ended {
 		callee.mu.Unlock()
-		s.takeCall(inv)
+		s.takeCall(inv) // which cuts a stream
 		s.sendError(wamp.TypeCall, m.Request, wamp.ErrNoSuchProcedure, "the callee left")
 		return true
 	}
@@ -486,10 +497,16 @@ func (s *session) takeCall(inv *invocation) bool {
 		inv.timer.Stop()
 	}
 	if inv.streaming {
-		s.cutStreams[s.cutNext] = inv.callerReq
-		s.cutNext = (s.cutNext + 1) % len(s.cutStreams)
+		s.addCutStream(inv.callerReq)
 	}
 	return true
+}
+
+// addCutStream records req as a progressive call that ended while the
+// caller was still streaming. s.mu must be held.
+func (s *session) addCutStream(req wamp.ID) {
+	s.cutStreams[s.cutNext] = req
+	s.cutNext = (s.cutNext + 1) % len(s.cutStreams)
 }
 
 // cutStream reports whether req is a progressive call that ended while

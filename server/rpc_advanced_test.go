@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -138,6 +139,55 @@ func TestProgressiveCallInvocationsRefused(t *testing.T) {
 	other := join(t, r)
 	other.send(&wamp.Call{Request: 1, Options: wamp.Dict{"progress": true}, Procedure: "com.example.p"})
 	other.expectAbort(wamp.ErrProtocolViolation)
+}
+
+// TestStreamedCallRefusedOnce: a streamed call whose first part is
+// refused gets that one ERROR; its later parts are dropped, not refused
+// one by one.
+func TestStreamedCallRefusedOnce(t *testing.T) {
+	all := Actions{Call: true, Register: true, Publish: true, Subscribe: true}
+	user := RoleConfig{Name: "user", Permissions: []Permission{
+		{URI: "", Match: "prefix", Allow: all},
+		{URI: "com.example.denied", Allow: Actions{}},
+	}}
+	r := newTestRouter(t, Config{MaxPendingCalls: 1, Realms: []RealmConfig{
+		{Name: "realm1", Roles: []RoleConfig{user}, Auth: AuthConfig{Anonymous: &AnonymousAuth{Role: "user"}}},
+	}})
+	plain := joinAs(t, r, "callee", "call_canceling") // takes no streamed calls
+	plain.register("com.example.plain", nil)
+	streaming := joinAs(t, r, "callee", "call_canceling", "progressive_call_invocations")
+	streaming.register("com.example.stream", nil)
+	caller := joinAs(t, r, "caller", "progressive_call_invocations")
+	busy := joinAs(t, r, "caller", "progressive_call_invocations")
+	busy.send(&wamp.Call{Request: 1000, Options: wamp.Dict{}, Procedure: "com.example.stream", Args: wamp.List{"pending"}})
+	streaming.invocation("pending")
+
+	for i, c := range []struct {
+		caller *rawClient
+		proc   wamp.URI
+		opts   wamp.Dict
+		want   wamp.URI
+	}{
+		{caller, "com.example.nobody", nil, wamp.ErrNoSuchProcedure},
+		{caller, "com.example.plain", nil, wamp.ErrFeatureNotSupported},
+		{caller, "wamp.session.count", nil, wamp.ErrFeatureNotSupported},
+		{caller, "com.example.stream", wamp.Dict{"timeout": "soon"}, wamp.ErrInvalidArgument},
+		{caller, "com.example..stream", nil, wamp.ErrInvalidURI},
+		{caller, "com.example.denied", nil, wamp.ErrNotAuthorized},
+		{busy, "com.example.stream", nil, wamp.ErrUnavailable}, // over MaxPendingCalls
+	} {
+		req := wamp.ID(100 + i)
+		opts := wamp.Dict{"progress": true}
+		maps.Copy(opts, c.opts)
+		c.caller.send(&wamp.Call{Request: req, Options: opts, Procedure: c.proc, Args: wamp.List{"part1"}})
+		c.caller.expectError(wamp.TypeCall, req, c.want)
+		c.caller.send(&wamp.Call{Request: req, Options: wamp.Dict{"progress": true}, Procedure: c.proc, Args: wamp.List{"part2"}})
+		c.caller.send(&wamp.Call{Request: req, Options: wamp.Dict{"progress": true}, Procedure: c.proc, Args: wamp.List{"part3"}})
+		c.caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: c.proc, Args: wamp.List{"last"}})
+		c.caller.sync() // its RESULT comes next: no ERROR for the later parts
+		plain.sync()
+	}
+	streaming.sync() // none of the parts reached the callee
 }
 
 func TestCallTimeout(t *testing.T) {
