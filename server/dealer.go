@@ -66,6 +66,8 @@ type invocation struct {
 	details         wamp.Dict     // INVOCATION.Details, without progress; read-only
 	start           time.Time     // when the CALL arrived, for the latency histogram
 
+	streamed bool // the caller sends the arguments in parts (progressive CALLs)
+
 	// Guarded by caller.mu.
 	timer     *time.Timer // runs while the call waits, when timeout > 0
 	streaming bool        // the caller still sends progressive CALLs
@@ -392,6 +394,7 @@ func (d *dealer) call(s *session, m *wamp.Call) bool {
 		receiveProgress: opts.receiveProgress,
 		timeout:         opts.timeout,
 		details:         details,
+		streamed:        opts.progress,
 		streaming:       opts.progress,
 		start:           time.Now(),
 	}
@@ -480,6 +483,40 @@ func (d *dealer) expire(inv *invocation) {
 		inv.callee.send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": "killnowait", "reason": string(wamp.ErrTimeout)}})
 	}
 	inv.caller.sendError(wamp.TypeCall, inv.callerReq, wamp.ErrTimeout, fmt.Sprintf("the call timed out after %v", inv.timeout))
+}
+
+// failCall ends caller s's pending call req, if it still waits, with
+// ERROR uri, and interrupts its callee where it can.
+func (d *dealer) failCall(s *session, req wamp.ID, uri wamp.URI, msg string) {
+	s.mu.Lock()
+	inv := s.calls[req]
+	s.mu.Unlock()
+	if inv == nil || !s.takeCall(inv) {
+		return // answered meanwhile: the caller gets that answer
+	}
+	if inv.callee.takeInvocation(inv.id) != nil && canInterrupt(inv.callee) {
+		inv.callee.send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": "killnowait", "reason": string(uri)}})
+	}
+	s.sendError(wamp.TypeCall, req, uri, msg)
+}
+
+// invocationTooBig forgets invocation id, which callee could not be sent
+// because of its size, and fails its call with ERROR
+// wamp.error.payload_size_exceeded. The callee of a streamed call may hold
+// its earlier parts: it gets INTERRUPT killnowait where it can (one that
+// knows nothing of the call ignores it, as it must ignore an INTERRUPT that
+// crosses its answer).
+func (d *dealer) invocationTooBig(callee *session, id wamp.ID, msg string) {
+	inv := callee.takeInvocation(id)
+	if inv == nil {
+		return // a later part of a call that already ended
+	}
+	if inv.streamed && canInterrupt(callee) {
+		callee.send(&wamp.Interrupt{Request: id, Options: wamp.Dict{"mode": "killnowait", "reason": string(wamp.ErrPayloadSizeExceeded)}})
+	}
+	if inv.caller.takeCall(inv) {
+		inv.caller.sendError(wamp.TypeCall, inv.callerReq, wamp.ErrPayloadSizeExceeded, msg)
+	}
 }
 
 // takeCall removes inv from its caller's pending calls, stopping its

@@ -77,6 +77,13 @@ func (sh *statShard) sent(t wamp.MessageType) {
 	}
 }
 
+// unsent takes back the count of a message that the transport refused.
+func (sh *statShard) unsent(t wamp.MessageType) {
+	if t <= maxMessageType {
+		sh.out[t].Add(^uint64(0))
+	}
+}
+
 // CallLatencyBounds returns the upper bounds of the call latency
 // histogram's buckets, in Stats.CallLatency.
 func CallLatencyBounds() []time.Duration { return slices.Clone(callLatencyBounds[:]) }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/wamp"
+	"github.com/wampkit/wampkit/wamp/codec"
 )
 
 // session is one client's session: its transport, identity, outbound queue
@@ -164,11 +166,7 @@ func (s *session) startWriter() {
 			return
 		}
 		if err := s.sendAll(batch); err != nil {
-			if errors.Is(err, transport.ErrSlowConsumer) {
-				s.router.stats.slowConsumers.Add(1)
-				s.logger().Warn("disconnecting slow consumer: write buffer over its limit")
-			}
-			s.q.shut()
+			s.sendFailed(err)
 			go s.peer.Close()
 			return
 		}
@@ -188,33 +186,119 @@ func (s *session) writeLoop() {
 			return
 		}
 		if err := s.sendAll(batch); err != nil {
-			if errors.Is(err, transport.ErrSlowConsumer) {
-				s.router.stats.slowConsumers.Add(1)
-				s.logger().Warn("disconnecting slow consumer: write buffer over its limit")
-			}
-			s.q.shut()
+			s.sendFailed(err)
 			s.peer.Close()
 			return
 		}
 	}
 }
 
+// sendFailed shuts the queue of a session whose transport failed a write,
+// which must be closed next.
+func (s *session) sendFailed(err error) {
+	switch {
+	case errors.Is(err, transport.ErrSlowConsumer):
+		s.router.stats.slowConsumers.Add(1)
+		s.logger().Warn("disconnecting slow consumer: write buffer over its limit")
+	case errors.Is(err, transport.ErrMessageTooBig):
+		s.logger().Warn("closing session: a message is bigger than the peer accepts", "error", err)
+	}
+	s.q.shut()
+}
+
 // sendAll writes a batch: at once when the transport can, else message by
-// message.
+// message. A message that the peer does not accept for its size is dealt
+// with by tooBig and the rest of the batch written.
 func (s *session) sendAll(batch []wamp.Message) error {
-	if b, ok := s.peer.(transport.BatchSender); ok && len(batch) > 1 {
-		for _, m := range batch {
-			s.stats.sent(m.Type())
+	for _, m := range batch {
+		s.stats.sent(m.Type())
+	}
+	var instead wamp.Message // the last replacement written
+	for len(batch) > 0 {
+		err := s.write(batch)
+		var big *transport.SendTooBigError
+		if err == nil || !errors.As(err, &big) {
+			return err
 		}
+		i := slices.IndexFunc(batch, func(m wamp.Message) bool { return m == big.Message })
+		if i < 0 || instead != nil && batch[i] == instead {
+			return err // a replacement too big: nothing smaller to send
+		}
+		s.stats.unsent(batch[i].Type())
+		var ok bool
+		instead, ok = s.tooBig(batch[i], big)
+		if !ok {
+			return err
+		}
+		if instead != nil {
+			// In the refused message's place, before what follows it.
+			s.stats.sent(instead.Type())
+			batch[i] = instead
+			i--
+		}
+		batch = batch[i+1:]
+	}
+	return nil
+}
+
+// write writes a batch without counting it.
+func (s *session) write(batch []wamp.Message) error {
+	if b, ok := s.peer.(transport.BatchSender); ok && len(batch) > 1 {
 		return b.SendBatch(batch)
 	}
 	for _, m := range batch {
-		s.stats.sent(m.Type())
 		if err := s.peer.Send(m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tooBig deals with message m, which the transport did not send because
+// the peer accepts no message that big, and reports whether the session
+// goes on, and what to send in m's place, if anything. A RESULT or ERROR
+// is replaced by ERROR wamp.error.payload_size_exceeded for the same
+// request (a progressive RESULT also ends the call); an INVOCATION fails
+// its call with that ERROR to the caller; an EVENT is skipped. Any other
+// message is one the session cannot do without: it ends.
+//
+// It runs on the session's writer, which may be the goroutine of a sender
+// holding a session's lock (dealer.progressiveYield): what needs the
+// dealer's state runs on a goroutine of its own.
+func (s *session) tooBig(m wamp.Message, big *transport.SendTooBigError) (instead wamp.Message, ok bool) {
+	if !s.established.Load() {
+		return nil, false
+	}
+	log := s.logger().With("message", m.Type().String(), "size", big.Size, "limit", big.Limit)
+	switch m := codec.Unwrap(m).(type) {
+	case *wamp.Event:
+		log.Warn("event not delivered: bigger than the peer accepts", "subscription", uint64(m.Subscription), "publication", uint64(m.Publication))
+	case *wamp.Result:
+		msg := fmt.Sprintf("the result of %d bytes is above the %d bytes this peer accepts", big.Size, big.Limit)
+		if progress, _ := m.Details["progress"].(bool); progress {
+			log.Warn("progressive result not delivered: bigger than the peer accepts; the call fails with ERROR payload_size_exceeded", "request", uint64(m.Request))
+			go s.realm.dealer.failCall(s, m.Request, wamp.ErrPayloadSizeExceeded, msg)
+			return nil, true
+		}
+		log.Warn("result replaced by ERROR payload_size_exceeded: bigger than the peer accepts", "request", uint64(m.Request))
+		return tooBigError(wamp.TypeCall, m.Request, msg), true
+	case *wamp.ErrorMessage:
+		log.Warn("error replaced by ERROR payload_size_exceeded: bigger than the peer accepts", "request", uint64(m.Request), "error", string(m.Error))
+		return tooBigError(m.RequestType, m.Request, fmt.Sprintf("the error of %d bytes is above the %d bytes this peer accepts", big.Size, big.Limit)), true
+	case *wamp.Invocation:
+		log.Warn("invocation not delivered: bigger than the peer accepts; the call fails", "invocation", uint64(m.Request))
+		go s.realm.dealer.invocationTooBig(s, m.Request,
+			fmt.Sprintf("the invocation of %d bytes is above the %d bytes the callee accepts", big.Size, big.Limit))
+	default:
+		return nil, false
+	}
+	return nil, true
+}
+
+// tooBigError is the ERROR wamp.error.payload_size_exceeded that answers
+// request req of type t in place of a message too big for the peer.
+func tooBigError(t wamp.MessageType, req wamp.ID, msg string) *wamp.ErrorMessage {
+	return &wamp.ErrorMessage{RequestType: t, Request: req, Details: wamp.Dict{}, Error: wamp.ErrPayloadSizeExceeded, Args: wamp.List{msg}}
 }
 
 // abort sends ABORT with a readable message and closes the transport after.

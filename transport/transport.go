@@ -6,6 +6,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/wampkit/wampkit/wamp"
 )
@@ -20,8 +21,29 @@ var ErrClosed = errors.New("transport: closed")
 var ErrSlowConsumer = errors.New("transport: slow consumer")
 
 // ErrMessageTooBig is returned (wrapped) by Recv when the other side sent a
-// message above the read limit. The transport closes the connection.
+// message above the read limit. The transport closes the connection. A send
+// refused for its size wraps it too, in a *SendTooBigError.
 var ErrMessageTooBig = errors.New("transport: message too big")
+
+// SendTooBigError is the error of a Send or SendBatch that did not send a
+// message because the other side accepts none that big (a raw socket peer
+// announces its limit in the handshake). The connection stays usable. In a
+// SendBatch, the messages before it were sent and those after it were not.
+// It wraps ErrMessageTooBig.
+type SendTooBigError struct {
+	// Message is the message refused, as it was passed to the send.
+	Message wamp.Message
+	// Size is its encoded size and Limit the other side's, in bytes.
+	Size, Limit int
+}
+
+func (e *SendTooBigError) Error() string {
+	return fmt.Sprintf("%v of %d bytes is above the %d bytes the other side accepts: %v",
+		e.Message.Type(), e.Size, e.Limit, ErrMessageTooBig)
+}
+
+// Unwrap returns ErrMessageTooBig.
+func (e *SendTooBigError) Unwrap() error { return ErrMessageTooBig }
 
 // Peer is one end of a WAMP connection.
 //

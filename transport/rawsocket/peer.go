@@ -130,8 +130,8 @@ func remoteAddr(conn net.Conn) string {
 
 // Send encodes m and writes it as one frame. A *codec.Prepared is encoded
 // once per serializer. A message above the other side's limit is not sent:
-// Send returns an error wrapping transport.ErrMessageTooBig and the
-// connection stays usable.
+// Send returns an error wrapping a *transport.SendTooBigError (and so
+// transport.ErrMessageTooBig) and the connection stays usable.
 func (p *peer) Send(m wamp.Message) error {
 	if p.closing.Load() {
 		return fmt.Errorf("rawsocket: send: %w", transport.ErrClosed)
@@ -151,7 +151,8 @@ func (p *peer) Send(m wamp.Message) error {
 
 // SendBatch writes ms like Send for each, in a single write to the
 // connection. When a message cannot be sent, the ones before it are
-// written and its error is returned.
+// written and its error is returned; for one above the other side's limit,
+// a *transport.SendTooBigError names it.
 func (p *peer) SendBatch(ms []wamp.Message) error {
 	if p.closing.Load() {
 		return fmt.Errorf("rawsocket: send: %w", transport.ErrClosed)
@@ -196,8 +197,7 @@ func (p *peer) appendFrame(dst []byte, m wamp.Message) ([]byte, error) {
 	}
 	n := len(dst) - start - headerSize
 	if n > p.sendLimit {
-		return dst[:start], fmt.Errorf("rawsocket: send: %v of %d bytes is above the %d bytes the other side accepts: %w",
-			m.Type(), n, p.sendLimit, transport.ErrMessageTooBig)
+		return dst[:start], fmt.Errorf("rawsocket: send: %w", &transport.SendTooBigError{Message: m, Size: n, Limit: p.sendLimit})
 	}
 	putHeader(dst[start:], frameMessage, n)
 	return dst, nil

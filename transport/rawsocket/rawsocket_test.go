@@ -675,15 +675,22 @@ func TestSendLimit(t *testing.T) {
 			client, srv := s.connect(t, &rawsocket.DialOptions{ReadLimit: 512})
 			send(t, srv, sized(t, codec.JSON, 512))
 			recv(t, client)
-			err := srv.Send(sized(t, codec.JSON, 513))
+			big := sized(t, codec.JSON, 513)
+			err := srv.Send(big)
 			if !errors.Is(err, transport.ErrMessageTooBig) || !strings.Contains(err.Error(), "above the 512 bytes") {
 				t.Fatalf("Send of 513 octets to a 512 client: %v, want ErrMessageTooBig", err)
 			}
-			// In a batch, the messages before the big one are written.
+			var refused *transport.SendTooBigError
+			if !errors.As(err, &refused) || refused.Message != big || refused.Size != 513 || refused.Limit != 512 {
+				t.Fatalf("Send of 513 octets: %#v, want a SendTooBigError naming the message, 513 and 512", err)
+			}
+			// In a batch, the messages before the big one are written; the
+			// error names the one refused.
 			small := &wamp.Published{Request: 9, Publication: 10}
-			err = srv.(transport.BatchSender).SendBatch([]wamp.Message{small, sized(t, codec.JSON, 600), small})
-			if !errors.Is(err, transport.ErrMessageTooBig) {
-				t.Fatalf("SendBatch with a big message: %v, want ErrMessageTooBig", err)
+			big = sized(t, codec.JSON, 600)
+			err = srv.(transport.BatchSender).SendBatch([]wamp.Message{small, big, small})
+			if !errors.As(err, &refused) || refused.Message != big || refused.Size != 600 {
+				t.Fatalf("SendBatch with a big message: %v, want a SendTooBigError naming it", err)
 			}
 			send(t, srv, &wamp.Published{Request: 11, Publication: 12})
 			if m := recv(t, client); !reflect.DeepEqual(m, small) {
