@@ -26,7 +26,9 @@ type broker struct {
 	byID map[wamp.ID]*subscription
 
 	retainMu sync.Mutex
-	retained map[wamp.URI]*publication // the last retained event per topic
+	// retained is the last retained event per topic, for at most
+	// Config.MaxRetainedTopics topics.
+	retained *lru[wamp.URI, *publication]
 
 	history *eventHistory // nil when the realm keeps none
 }
@@ -83,8 +85,8 @@ func newBroker(r *realm, history []EventHistoryConfig) *broker {
 		realm:    r,
 		subs:     newURITable[*subscription](),
 		byID:     make(map[wamp.ID]*subscription),
-		retained: make(map[wamp.URI]*publication),
-		history:  newEventHistory(history),
+		retained: newLRU[wamp.URI, *publication](r.router.cfg.MaxRetainedTopics),
+		history:  newEventHistory(history, r.router.cfg.MaxHistoryTopics),
 	}
 }
 
@@ -222,7 +224,7 @@ func (b *broker) route(pub *publication) {
 	b.dispatch(pub)
 	if pub.retain {
 		b.retainMu.Lock()
-		b.retained[pub.topic] = pub
+		b.retained.set(pub.topic, pub)
 		b.retainMu.Unlock()
 	}
 	if b.history != nil && !pub.filter.bySessionID() {
@@ -375,11 +377,11 @@ func (b *broker) sendRetained(s *session, sub *subscription, guarded bool) {
 	var pubs []*publication
 	b.retainMu.Lock()
 	if sub.match == wamp.MatchExact {
-		if p := b.retained[sub.topic]; p != nil {
+		if p, ok := b.retained.get(sub.topic); ok {
 			pubs = append(pubs, p)
 		}
 	} else {
-		for topic, p := range b.retained {
+		for topic, p := range b.retained.all {
 			if patternMatches(sub.topic, sub.match, topic) {
 				pubs = append(pubs, p)
 			}

@@ -56,6 +56,22 @@ type Config struct {
 	MaxSubscriptions int
 	MaxRegistrations int
 
+	// MaxRetainedTopics bounds, in each realm, the topics whose last
+	// retained event (PUBLISH.Options.retain) the broker keeps; past it,
+	// the topic retained least recently loses its event. Without a bound,
+	// a session allowed to publish could retain events under ever new
+	// topics until the router runs out of memory. Each event kept holds
+	// its payload (up to MaxMessageSize). Default 10,000.
+	MaxRetainedTopics int
+
+	// MaxHistoryTopics bounds, in each realm, the concrete topics whose
+	// recent events RealmConfig.EventHistory keeps: a prefix or wildcard
+	// rule keeps a buffer for each topic it matches, so a publisher could
+	// otherwise grow the router's memory without end by publishing under
+	// ever new topics. Past it, the topic published to least recently
+	// loses its history. Default 10,000.
+	MaxHistoryTopics int
+
 	// PingInterval is how often the router pings each session whose
 	// transport supports it (browsers never ping on their own), so that a
 	// dead peer is noticed and its session cleaned up. Default 30 s;
@@ -169,6 +185,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRegistrations <= 0 {
 		c.MaxRegistrations = 10000
+	}
+	if c.MaxRetainedTopics <= 0 {
+		c.MaxRetainedTopics = 10000
+	}
+	if c.MaxHistoryTopics <= 0 {
+		c.MaxHistoryTopics = 10000
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = 30 * time.Second

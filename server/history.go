@@ -10,13 +10,14 @@ import (
 
 // eventHistory keeps the recent publications of the topics a realm's
 // RealmConfig.EventHistory names, for wamp.subscription.get_events: a ring
-// of the rule's limit per concrete topic, in memory.
+// of the rule's limit per concrete topic, in memory, for at most
+// Config.MaxHistoryTopics topics, those published to most recently.
 type eventHistory struct {
 	rules []EventHistoryConfig
 
 	mu     sync.Mutex
 	seq    uint64 // orders publications across topics
-	topics map[wamp.URI]*topicHistory
+	topics *lru[wamp.URI, *topicHistory]
 }
 
 // topicHistory is a ring of one topic's last publications.
@@ -31,11 +32,11 @@ type storedEvent struct {
 	pub *publication
 }
 
-func newEventHistory(rules []EventHistoryConfig) *eventHistory {
+func newEventHistory(rules []EventHistoryConfig, maxTopics int) *eventHistory {
 	if len(rules) == 0 {
 		return nil
 	}
-	return &eventHistory{rules: slices.Clone(rules), topics: make(map[wamp.URI]*topicHistory)}
+	return &eventHistory{rules: slices.Clone(rules), topics: newLRU[wamp.URI, *topicHistory](maxTopics)}
 }
 
 // add keeps pub if a rule covers its topic.
@@ -52,11 +53,11 @@ func (h *eventHistory) add(pub *publication) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t := h.topics[pub.topic]
-	if t == nil {
+	t, ok := h.topics.get(pub.topic)
+	if !ok {
 		t = &topicHistory{limit: limit}
-		h.topics[pub.topic] = t
 	}
+	h.topics.set(pub.topic, t) // the most recent topic now
 	h.seq++
 	e := storedEvent{seq: h.seq, pub: pub}
 	if len(t.events) < t.limit {
@@ -79,11 +80,11 @@ func (h *eventHistory) events(sub *subscription, reader *session) []*publication
 		all = append(all, t.events[:t.start]...)
 	}
 	if sub.match == wamp.MatchExact {
-		if t := h.topics[sub.topic]; t != nil {
+		if t, ok := h.topics.get(sub.topic); ok {
 			collect(t)
 		}
 	} else {
-		for topic, t := range h.topics {
+		for topic, t := range h.topics.all {
 			if patternMatches(sub.topic, sub.match, topic) {
 				collect(t)
 			}

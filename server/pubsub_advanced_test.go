@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -359,5 +361,69 @@ func TestRetainedEventPrecedesLiveEvents(t *testing.T) {
 			last = seq
 		}
 		s.peer.Close()
+	}
+}
+
+// TestRetainedTopicsBounded: a realm keeps the retained events of at most
+// MaxRetainedTopics topics, those retained most recently; publishing under
+// ever new topics does not grow it.
+func TestRetainedTopicsBounded(t *testing.T) {
+	r := newTestRouter(t, Config{MaxRetainedTopics: 5})
+	pub := join(t, r)
+	retain := wamp.Dict{"retain": true}
+	for i := range 8 {
+		pub.publish(wamp.URI(fmt.Sprintf("com.example.room.%d", i)), retain, fmt.Sprintf("v%d", i))
+	}
+	// Retaining again makes a topic the most recent: room.4 goes next.
+	pub.publish("com.example.room.3", retain, "v3 again")
+	pub.publish("com.example.room.8", retain, "v8")
+	b := r.realm("realm1").broker
+	b.retainMu.Lock()
+	n := b.retained.len()
+	b.retainMu.Unlock()
+	if n != 5 {
+		t.Fatalf("%d retained topics, want 5", n)
+	}
+
+	s := join(t, r)
+	id := s.subscribe("com.example.room", wamp.Dict{"match": "prefix", "get_retained": true})
+	for _, want := range []string{"v5", "v6", "v7", "v3 again", "v8"} {
+		s.event(id, want)
+	}
+	s.sync()
+	s.subscribe("com.example.room.4", wamp.Dict{"get_retained": true})
+	s.sync() // room.4's event is gone
+}
+
+// TestHistoryTopicsBounded: a prefix rule of event history keeps the
+// events of at most MaxHistoryTopics concrete topics, those published to
+// most recently.
+func TestHistoryTopicsBounded(t *testing.T) {
+	r := newTestRouter(t, Config{MaxHistoryTopics: 3, Realms: []RealmConfig{{Name: "realm1", EventHistory: []EventHistoryConfig{
+		{Topic: "com.log", Match: "prefix", Limit: 2},
+	}}}})
+	pub, holder, reader := join(t, r), join(t, r), join(t, r)
+	all := holder.subscribe("com.log", wamp.Dict{"match": "prefix"})
+	for i := range 6 {
+		pub.publish(wamp.URI(fmt.Sprintf("com.log.t%d", i)), nil, fmt.Sprintf("e%d", i))
+	}
+	// Publishing again makes a topic the most recent: t4 goes next.
+	pub.publish("com.log.t3", nil, "e3 again")
+	pub.publish("com.log.t6", nil, "e6")
+	h := r.realm("realm1").broker.history
+	h.mu.Lock()
+	n := h.topics.len()
+	h.mu.Unlock()
+	if n != 3 {
+		t.Fatalf("history of %d topics, want 3", n)
+	}
+
+	res := reader.call("wamp.subscription.get_events", wamp.List{id64(all)}, nil)
+	var got []string
+	for _, e := range res.Args[0].(wamp.List) {
+		got = append(got, e.(wamp.Dict)["args"].(wamp.List)[0].(string))
+	}
+	if want := []string{"e3", "e5", "e3 again", "e6"}; !slices.Equal(got, want) {
+		t.Fatalf("history %v, want %v", got, want)
 	}
 }

@@ -456,7 +456,8 @@ func (r *reader) limits(cfg *server.Config, v any) {
 	const p = "limits"
 	m := r.object(p, v, "max_message_size", "max_hello_size", "hello_timeout_ms", "max_queued_bytes", "max_pending_calls",
 		"ping_interval_ms", "ping_timeout_ms", "goodbye_timeout_ms", "default_call_timeout_ms", "max_call_timeout_ms",
-		"authorizer_timeout_ms", "auth_failures_per_address", "auth_failures_per_authid", "max_cookie_logins")
+		"authorizer_timeout_ms", "auth_failures_per_address", "auth_failures_per_authid", "max_cookie_logins",
+		"max_retained_topics", "max_history_topics")
 	cfg.MaxMessageSize = r.integer(p+".max_message_size", m["max_message_size"], 0, 1<<30)
 	cfg.MaxHelloSize = r.integer(p+".max_hello_size", m["max_hello_size"], 0, 1<<30)
 	cfg.HelloTimeout = r.ms(p+".hello_timeout_ms", m["hello_timeout_ms"])
@@ -471,6 +472,8 @@ func (r *reader) limits(cfg *server.Config, v any) {
 	cfg.MaxCallTimeout = r.ms(p+".max_call_timeout_ms", m["max_call_timeout_ms"])
 	cfg.AuthorizerTimeout = r.ms(p+".authorizer_timeout_ms", m["authorizer_timeout_ms"])
 	cfg.MaxCookieLogins = int(r.integer(p+".max_cookie_logins", m["max_cookie_logins"], 0, 1<<30))
+	cfg.MaxRetainedTopics = int(r.integer(p+".max_retained_topics", m["max_retained_topics"], 0, 1<<30))
+	cfg.MaxHistoryTopics = int(r.integer(p+".max_history_topics", m["max_history_topics"], 0, 1<<30))
 	for _, l := range []struct {
 		key string
 		to  *server.RateLimit
