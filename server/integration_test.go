@@ -16,6 +16,7 @@ import (
 
 	"github.com/wampkit/wampkit/client"
 	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/websocket"
 	"github.com/wampkit/wampkit/wamp"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
@@ -271,5 +272,79 @@ func TestWebSocketRefusesMissingSubprotocol(t *testing.T) {
 	_, resp, err := ws.Dial(t.Context(), url, nil)
 	if err == nil || resp == nil || resp.StatusCode != 400 {
 		t.Fatalf("dial without subprotocol: %v %v", resp, err)
+	}
+}
+
+// joinBatched joins realm1 over WebSocket with the batched subprotocol of
+// codec c.
+func joinBatched(t *testing.T, url string, c codec.Codec) *client.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	peer, err := websocket.Dial(ctx, url, &websocket.DialOptions{Codecs: []codec.Codec{c}, Batched: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := client.JoinPeer(ctx, peer, "realm1", nil)
+	if err != nil {
+		t.Fatalf("join over %s.batched: %v", c.Name(), err)
+	}
+	t.Cleanup(func() { s.Leave(context.Background()) })
+	if info := s.Transport(); !info.Batched || info.Serializer != c.Name() || info.Transport != "websocket" {
+		t.Fatalf("transport %+v, want batched websocket with %s", info, c.Name())
+	}
+	return s
+}
+
+// TestBatchedWebSocket: sessions on the wamp.2.*.batched subprotocols
+// join, register, call, subscribe and publish through the router, with
+// each serializer.
+func TestBatchedWebSocket(t *testing.T) {
+	_, url := startRouter(t, server.Config{})
+	for _, c := range codec.All {
+		t.Run(c.Name(), func(t *testing.T) {
+			ctx := t.Context()
+			callee := joinBatched(t, url, c)
+			caller := joinBatched(t, url, c)
+			proc := wamp.URI("com.example.echo." + c.Name())
+			_, err := callee.Register(ctx, proc, func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
+				return &client.Result{Args: inv.Args, Kwargs: inv.Kwargs}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bin := []byte{0, 1, 0xff}
+			res, err := caller.Call(ctx, proc, wamp.List{"text", int64(1) << 40, bin}, wamp.Dict{"k": 2.5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Args) != 3 || res.Args[0] != "text" || res.Args[1] != int64(1)<<40 || !bytes.Equal(res.Args[2].([]byte), bin) || res.Kwargs["k"] != 2.5 {
+				t.Fatalf("RESULT %v %v", res.Args, res.Kwargs)
+			}
+
+			// Several events in a row, unacknowledged so that the router
+			// may write them in one batch, arrive in order.
+			got := make(chan any, 10)
+			topic := wamp.URI("com.example.batch." + c.Name())
+			if _, err := callee.Subscribe(ctx, topic, func(ev *client.Event) { got <- ev.Args[0] }); err != nil {
+				t.Fatal(err)
+			}
+			const n = 5
+			for i := range n {
+				if err := caller.Publish(ctx, topic, wamp.List{int64(i)}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range n {
+				select {
+				case v := <-got:
+					if v != int64(i) {
+						t.Fatalf("event %d carries %v", i, v)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("event %d did not arrive", i)
+				}
+			}
+		})
 	}
 }
