@@ -2,6 +2,7 @@ package server
 
 import (
 	"testing"
+	"time"
 
 	"github.com/wampkit/wampkit/wamp"
 )
@@ -88,12 +89,45 @@ func TestCallerLeavingInterruptsCallee(t *testing.T) {
 	inv := expect[*wamp.Invocation](callee)
 	caller.peer.Close()
 	in := expect[*wamp.Interrupt](callee)
-	if in.Request != inv.Request {
-		t.Fatalf("INTERRUPT for %d, want %d", in.Request, inv.Request)
+	if in.Request != inv.Request || in.Options["mode"] != "killnowait" {
+		t.Fatalf("INTERRUPT %+v, want killnowait for %d", in, inv.Request)
 	}
 	// The late YIELD goes nowhere and harms nothing.
 	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
 	callee.register("com.example.other", nil)
+}
+
+// TestCallerLeavingSparesPlainCallee: a callee that did not announce call
+// canceling gets no INTERRUPT when its caller leaves; its later YIELD is
+// dropped, and it goes on serving.
+func TestCallerLeavingSparesPlainCallee(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	callee := join(t, r) // announces no call canceling
+	caller := join(t, r)
+	callee.register("com.example.slow", nil)
+	caller.send(&wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.slow", Args: wamp.List{"first"}})
+	inv := callee.invocation("first")
+	caller.peer.Close()
+	select {
+	case <-caller.done: // the router has withdrawn the caller's calls
+	case <-time.After(5 * time.Second):
+		t.Fatal("the caller's session did not end")
+	}
+	callee.sync() // no INTERRUPT came first
+
+	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Args: wamp.List{"late"}})
+	callee.sync() // nor an ERROR or ABORT for the late YIELD
+	if n := r.Stats().CallsInFlight; n != 0 {
+		t.Fatalf("%d calls in flight, want 0", n)
+	}
+
+	other := join(t, r)
+	other.send(&wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.slow", Args: wamp.List{"second"}})
+	inv = callee.invocation("second")
+	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Args: wamp.List{"done"}})
+	if res := expect[*wamp.Result](other); res.Request != 1 || res.Args[0] != "done" {
+		t.Fatalf("RESULT %+v", res)
+	}
 }
 
 func TestYieldFromAnotherSessionIsIgnored(t *testing.T) {
@@ -147,15 +181,17 @@ func TestCancelModes(t *testing.T) {
 	inv := expect[*wamp.Invocation](callee)
 	caller.send(&wamp.Cancel{Request: 1, Options: wamp.Dict{"mode": "killnowait"}})
 	caller.expectError(wamp.TypeCall, 1, wamp.ErrCanceled)
-	if in := expect[*wamp.Interrupt](callee); in.Request != inv.Request {
-		t.Fatalf("INTERRUPT %+v", in)
+	if in := expect[*wamp.Interrupt](callee); in.Request != inv.Request || in.Options["mode"] != "killnowait" {
+		t.Fatalf("INTERRUPT %+v, want mode killnowait", in)
 	}
 
 	// kill: the callee's answer to INTERRUPT ends the call.
 	caller.send(&wamp.Call{Request: 2, Options: wamp.Dict{}, Procedure: "com.example.c"})
 	inv = expect[*wamp.Invocation](callee)
 	caller.send(&wamp.Cancel{Request: 2, Options: wamp.Dict{"mode": "kill"}})
-	expect[*wamp.Interrupt](callee)
+	if in := expect[*wamp.Interrupt](callee); in.Request != inv.Request || in.Options["mode"] != "kill" {
+		t.Fatalf("INTERRUPT %+v, want mode kill", in)
+	}
 	callee.send(&wamp.ErrorMessage{RequestType: wamp.TypeInvocation, Request: inv.Request, Details: wamp.Dict{}, Error: wamp.ErrCanceled, Args: wamp.List{"stopped"}})
 	if e := caller.expectError(wamp.TypeCall, 2, wamp.ErrCanceled); e.Args[0] != "stopped" {
 		t.Fatalf("ERROR %v", e.Args)
