@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wampkit/wampkit/client"
 	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/transport/rawsocket"
 	"github.com/wampkit/wampkit/wamp"
@@ -318,5 +321,58 @@ func TestOversizeMessagesInOneBatch(t *testing.T) {
 		default:
 			t.Fatal("the queued messages were never written as one batch")
 		}
+	}
+}
+
+// TestGoClientOverSmallRawSocket: the Go client, on a raw socket that
+// accepts 4 KiB, gets ERROR payload_size_exceeded for a call whose result
+// is bigger, misses only the events that are bigger, and keeps its session.
+func TestGoClientOverSmallRawSocket(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	ctx := t.Context()
+	callee := mustJoinGo(t, r, "realm1", nil)
+	small, err := client.JoinPeer(ctx, dialRawSocket(t, r, 4<<10).peer, "realm1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { small.Leave(context.Background()) })
+
+	_, err = callee.Register(ctx, "com.example.echo", func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
+		if inv.Args[0] == "big" {
+			return &client.Result{Args: wamp.List{bigText}}, nil
+		}
+		return &client.Result{Args: inv.Args}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = small.Call(ctx, "com.example.echo", wamp.List{"big"}, nil)
+	if e, ok := errors.AsType[*wamp.Error](err); !ok || e.URI != wamp.ErrPayloadSizeExceeded {
+		t.Fatalf("Call with a big result: %v, want %s", err, wamp.ErrPayloadSizeExceeded)
+	}
+	res, err := small.Call(ctx, "com.example.echo", wamp.List{"small"}, nil)
+	if err != nil || res.Args[0] != "small" {
+		t.Fatalf("Call after: %v, %v", res, err)
+	}
+
+	got := make(chan any, 4)
+	if _, err := small.Subscribe(ctx, "com.example.news", func(ev *client.Event) { got <- ev.Args[0] }); err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{bigText, "fits"} {
+		if err := callee.Publish(ctx, "com.example.news", wamp.List{arg}, nil, client.Acknowledge()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case v := <-got:
+		if v != "fits" {
+			t.Fatalf("event %.20v, want the one that fits", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event")
+	}
+	if _, err := small.Call(ctx, "com.example.echo", wamp.List{"still here"}, nil); err != nil {
+		t.Fatal(err)
 	}
 }
