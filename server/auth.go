@@ -302,9 +302,10 @@ func (s *session) admit(rlm *realm, id *identity) bool {
 }
 
 // secureConn tells whether a connection keeps a secret from the network:
-// TLS, loopback, or no network at all.
+// TLS, loopback, a Unix socket (whose peer address the raw socket
+// transport reports as "unix:" and the socket's path) or no network at all.
 func secureConn(transportName, remoteAddr string, tls bool) bool {
-	if tls || transportName == "local" {
+	if tls || transportName == "local" || strings.HasPrefix(remoteAddr, "unix:") {
 		return true
 	}
 	host, _, err := net.SplitHostPort(remoteAddr)

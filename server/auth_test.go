@@ -860,6 +860,9 @@ func TestAddressKey(t *testing.T) {
 			t.Errorf("secureConn(%q) = %v", addr, got)
 		}
 	}
+	if !secureConn("rawsocket", "unix:/run/wampd.sock", false) {
+		t.Error("a Unix socket connection is not secure")
+	}
 }
 
 func TestNoSuchRole(t *testing.T) {
