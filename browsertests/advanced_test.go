@@ -14,7 +14,7 @@ import (
 // features from pages, and what happens shows in the pages (lists that the
 // test reads from the DOM; a screenshot of the caller's tab is an
 // artifact). Tabs 1 to 3 share a procedure with invoke 'roundrobin'; tab 4
-// calls it, streams a progressive call from tab 1 and aborts calls to tab
+// calls it, gets progressive results from tab 1 and aborts calls to tab
 // 1 through an AbortSignal, in the cancel modes that interrupt the callee
 // and in skip mode, which does not; the router ends a call to tab 3 at its
 // timeout; tab 1 serves prefix and wildcard registrations. Over WebSocket
