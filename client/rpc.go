@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/wamp"
+	"github.com/wampkit/wampkit/wamp/codec"
 )
 
 // RuntimeErrorURI is the error URI a callee sends when its handler fails
@@ -796,8 +798,36 @@ func (s *Session) runHandler(l *link, reg *Registration, inv *Invocation) {
 	default:
 		reply = &wamp.Yield{Request: inv.id, Options: wamp.Dict{}, Args: res.Args, Kwargs: res.Kwargs}
 	}
-	if err := l.send(reply); err != nil {
+	s.answerInvocation(l, reg, inv.id, reply)
+}
+
+// answerInvocation sends reply, the YIELD or ERROR of invocation id, on l.
+// A reply that the transport refuses, too big for the router or holding a
+// value the serializer cannot carry, is replaced by an ERROR that tells
+// the caller why, so that the call does not wait for an answer that never
+// comes. When even that cannot be sent, l is broken: it is dropped.
+func (s *Session) answerInvocation(l *link, reg *Registration, id wamp.ID, reply wamp.Message) {
+	err := l.send(reply)
+	if err == nil {
+		return
+	}
+	var uri wamp.URI
+	switch {
+	case errors.Is(err, transport.ErrMessageTooBig):
+		uri = wamp.ErrPayloadSizeExceeded
+	case errors.Is(err, codec.ErrUnsupportedValue):
+		uri = wamp.ErrInvalidArgument
+	default:
+		// The transport failed: the read loop ends l.
 		l.log.Debug("cannot answer invocation", "procedure", string(reg.procedure), "error", err)
+		return
+	}
+	l.log.Warn("cannot send the answer to an invocation; the caller gets "+string(uri),
+		"procedure", string(reg.procedure), "type", reply.Type().String(), "error", err)
+	e := &wamp.ErrorMessage{RequestType: wamp.TypeInvocation, Request: id, Details: wamp.Dict{}, Error: uri,
+		Args: wamp.List{fmt.Sprintf("the callee of %s cannot send its %s: %v", reg.procedure, reply.Type(), err)}}
+	if err2 := l.send(e); err2 != nil {
+		s.drop(l, fmt.Errorf("client: cannot answer invocation %d of %s: %w", uint64(id), reg.procedure, err2), nil)
 	}
 }
 
