@@ -30,7 +30,13 @@ type Config struct {
 	AuthID string
 	// AuthMethods lists the authentication methods the client offers, in
 	// order of preference ("authmethods"), such as "ticket" or "wampcra".
-	// Empty means anonymous.
+	// Empty means anonymous. "tls" takes the identity from the client
+	// certificate of TLSConfig.
+	//
+	// "cookie" is a browser feature: there the browser keeps the cookie
+	// of a router that remembers a login (as wampd and Crossbar.io do)
+	// and sends it back. Outside the browser the client keeps no cookies,
+	// so it authenticates with another method on every join.
 	AuthMethods []string
 	// AuthExtra is sent as HELLO's "authextra", for methods that need data
 	// up front (a cryptosign public key, for example).
@@ -45,6 +51,32 @@ type Config struct {
 	// HelloDetails are added to HELLO's details. A key set here replaces
 	// the one the client would send ("roles", "agent", ...).
 	HelloDetails wamp.Dict
+
+	// TLSConfig configures TLS for wss://, https:// (long-poll) and
+	// rss:// URLs: RootCAs to trust a router whose certificate no public
+	// authority signed, Certificates to present a client certificate
+	// (the router's "tls" authentication method). An empty ServerName is
+	// taken from the URL's host. Nil means the system's roots and no
+	// client certificate. When set, the Session's WebSocket and long-poll
+	// requests go through an HTTP client of its own, which Join makes
+	// from it with net/http's default settings (proxy from the
+	// environment) and which the Session closes when it ends; when nil,
+	// through each transport's default client. JoinPeer ignores it: the
+	// peer is already set up. In the browser the browser does TLS: there
+	// TLSConfig is an empty struct and the field is ignored.
+	TLSConfig *TLSConfig
+	// MaxMessageSize is the largest message, in bytes, that the client
+	// accepts from the router. A larger one closes the transport, and
+	// the session is lost with an error wrapping
+	// transport.ErrMessageTooBig. The bound exists because a message is
+	// read whole into memory before it is decoded. Zero means 1 MiB, the
+	// default of the WebSocket and raw socket transports; below 512 is
+	// refused. Raw sockets announce it in their handshake, rounded down
+	// to a power of two between 512 bytes and 16 MiB (the protocol's
+	// bounds), and a router then sends nothing larger. Long-poll bounds
+	// each response, which may batch many messages, at the larger of
+	// MaxMessageSize and 16 MiB. JoinPeer ignores it.
+	MaxMessageSize int64
 
 	// FallbackURLs are tried in order, after the URL given to Join, when
 	// that one cannot be opened: refused, an HTTP error instead of a
@@ -83,6 +115,9 @@ type Config struct {
 	// willRetry false and the reason (nil after Leave). So the last call
 	// always has willRetry false; Done is closed after it returns.
 	OnLeave func(err error, willRetry bool)
+
+	// web is the Session's HTTP client, made by Join from TLSConfig.
+	web *webClient
 }
 
 // Reconnect configures how a Session comes back after it lost its
@@ -202,8 +237,12 @@ func (cfg *Config) withDefaults() Config {
 	return c
 }
 
-// validate checks what Join needs: the serializer, the URLs and
-// Reconnect. cfg has not had its defaults filled in.
+// minMessageSize is the smallest Config.MaxMessageSize: the raw socket
+// protocol's smallest read limit.
+const minMessageSize = 512
+
+// validate checks what Join needs: the serializer, MaxMessageSize, the
+// URLs and Reconnect. cfg has not had its defaults filled in.
 func (cfg *Config) validate(urls []string) error {
 	if cfg.Serializer != "" {
 		if _, ok := codec.ByName(cfg.Serializer); !ok {
@@ -213,6 +252,12 @@ func (cfg *Config) validate(urls []string) error {
 			}
 			return fmt.Errorf("client: serializer %q is not in this build (it has %s)", cfg.Serializer, strings.Join(names, ", "))
 		}
+	}
+	switch {
+	case cfg.MaxMessageSize < 0:
+		return fmt.Errorf("client: MaxMessageSize %d is negative", cfg.MaxMessageSize)
+	case cfg.MaxMessageSize > 0 && cfg.MaxMessageSize < minMessageSize:
+		return fmt.Errorf("client: MaxMessageSize %d is below %d bytes, the smallest limit a raw socket announces", cfg.MaxMessageSize, minMessageSize)
 	}
 	for _, u := range urls {
 		if err := checkURL(u); err != nil {

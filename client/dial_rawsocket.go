@@ -14,7 +14,7 @@ import (
 )
 
 // Raw sockets: "rs://host:port" over TCP, "rss://host:port" over TLS
-// (verified against the system's roots) and "unix:///path/to/socket".
+// (Config.TLSConfig, or the system's roots) and "unix:///path/to/socket".
 func init() {
 	tcp := schemeDialer{check: checkRawSocketHost, dial: dialRawSocket}
 	schemeDialers["rs"] = tcp
@@ -36,13 +36,16 @@ func checkUnixPath(u *url.URL) error {
 	return nil
 }
 
-func dialRawSocket(ctx context.Context, u *url.URL, c codec.Codec) (transport.Peer, error) {
-	opts := &rawsocket.DialOptions{Codec: c}
+func dialRawSocket(ctx context.Context, u *url.URL, c codec.Codec, cfg *Config) (transport.Peer, error) {
+	opts := &rawsocket.DialOptions{Codec: c, ReadLimit: cfg.MaxMessageSize}
 	switch u.Scheme {
 	case "unix":
 		return rawsocket.Dial(ctx, "unix", u.Path, opts)
 	case "rss":
-		opts.TLSConfig = &tls.Config{}
+		opts.TLSConfig = cfg.TLSConfig
+		if opts.TLSConfig == nil {
+			opts.TLSConfig = &tls.Config{}
+		}
 	}
 	return rawsocket.Dial(ctx, "tcp", u.Host, opts)
 }

@@ -38,8 +38,10 @@ func Join(ctx context.Context, url, realm string, cfg *Config) (*Session, error)
 		return nil, fmt.Errorf("client: invalid realm %q", realm)
 	}
 	c := raw.withDefaults()
+	c.web = newWebClient(c.TLSConfig)
 	peer, welcome, err := connectAny(ctx, urls, realm, &c)
 	if err != nil {
+		c.web.close()
 		return nil, err
 	}
 	return newSession(c, realm, urls, newLink(peer, welcome, c.Logger)), nil
@@ -120,14 +122,19 @@ func dial(ctx context.Context, rawURL string, cfg *Config) (transport.Peer, erro
 	}
 	switch u.Scheme {
 	case "ws", "wss":
-		return websocket.Dial(ctx, rawURL, &websocket.DialOptions{Codecs: []codec.Codec{c}})
+		o := &websocket.DialOptions{Codecs: []codec.Codec{c}, ReadLimit: cfg.MaxMessageSize}
+		cfg.web.setWebSocket(o)
+		return websocket.Dial(ctx, rawURL, o)
 	case "http", "https":
-		return longpoll.Dial(ctx, rawURL, &longpoll.DialOptions{
+		o := &longpoll.DialOptions{
 			Protocols: []string{codec.Subprotocol(c, true), codec.Subprotocol(c, false)},
-		})
+			ReadLimit: max(cfg.MaxMessageSize, longpoll.DefaultClientReadLimit),
+		}
+		cfg.web.setLongPoll(o)
+		return longpoll.Dial(ctx, rawURL, o)
 	}
 	if d, ok := schemeDialers[u.Scheme]; ok {
-		return d.dial(ctx, u, c)
+		return d.dial(ctx, u, c, cfg)
 	}
 	return nil, fmt.Errorf("client: unsupported URL scheme %q in %q (want %s)", u.Scheme, rawURL, wantSchemes())
 }

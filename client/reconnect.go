@@ -43,6 +43,7 @@ func retryable(err error) bool {
 // Done when the Session is finished.
 func (s *Session) supervise(l *link) {
 	defer close(s.done)
+	defer s.cfg.web.close() // before Done: no idle connection outlives the Session
 	defer s.halt()
 	for {
 		s.callback("OnJoin", func() {

@@ -15,7 +15,7 @@ import (
 type schemeDialer struct {
 	// check validates a URL of the scheme before any dialing.
 	check func(u *url.URL) error
-	dial  func(ctx context.Context, u *url.URL, c codec.Codec) (transport.Peer, error)
+	dial  func(ctx context.Context, u *url.URL, c codec.Codec, cfg *Config) (transport.Peer, error)
 }
 
 // schemeDialers holds the build's extra transports by URL scheme; files
