@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -269,7 +270,8 @@ func handshake(ctx context.Context, peer transport.Peer, realm string, cfg *Conf
 		sendWithin(peer.Send, &wamp.Abort{Details: wamp.Dict{"message": message}, Reason: reason})
 	}
 
-	if err := peer.Send(&wamp.Hello{Realm: wamp.URI(realm), Details: cfg.helloDetails()}); err != nil {
+	details := cfg.helloDetails()
+	if err := peer.Send(&wamp.Hello{Realm: wamp.URI(realm), Details: details}); err != nil {
 		return fail(fmt.Errorf("client: join: send HELLO: %w", err))
 	}
 	for {
@@ -294,6 +296,11 @@ func handshake(ctx context.Context, peer transport.Peer, realm string, cfg *Conf
 			}
 			return nil, e
 		case *wamp.Challenge:
+			if offered := authMethods(details); !slices.Contains(offered, m.AuthMethod) {
+				msg := fmt.Sprintf("CHALLENGE for %q, a method the client did not offer", m.AuthMethod)
+				abort(wamp.ErrProtocolViolation, msg)
+				return nil, &finalError{fmt.Errorf("client: join: the router sent a %s (it offered %q)", msg, offered)}
+			}
 			if cfg.OnChallenge == nil {
 				abort(wamp.ErrAuthenticationFailed, "client cannot answer a challenge")
 				return nil, &finalError{fmt.Errorf("client: join: router sent CHALLENGE for %q and Config.OnChallenge is nil", m.AuthMethod)}
@@ -312,6 +319,24 @@ func handshake(ctx context.Context, peer transport.Peer, realm string, cfg *Conf
 			return nil, fmt.Errorf("client: join: %s", msg)
 		}
 	}
+}
+
+// authMethods returns the authentication methods that HELLO's details
+// offer; none means anonymous only.
+func authMethods(details wamp.Dict) []string {
+	switch l := details["authmethods"].(type) {
+	case []string:
+		return l
+	case wamp.List:
+		methods := make([]string, 0, len(l))
+		for _, m := range l {
+			if s, ok := m.(string); ok {
+				methods = append(methods, s)
+			}
+		}
+		return methods
+	}
+	return nil
 }
 
 // sendWithin sends a last message with send but gives up after

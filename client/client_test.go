@@ -121,7 +121,7 @@ func TestJoinChallengeWithoutHook(t *testing.T) {
 	c, rp := pipe()
 	r := &router{t: t, peer: rp}
 	done := async(func() error {
-		_, err := JoinPeer(t.Context(), c, "realm1", nil)
+		_, err := JoinPeer(t.Context(), c, "realm1", &Config{AuthMethods: []string{"wampcra"}})
 		return err
 	})
 	expect[*wamp.Hello](r)

@@ -30,8 +30,9 @@ type Config struct {
 	AuthID string
 	// AuthMethods lists the authentication methods the client offers, in
 	// order of preference ("authmethods"), such as "ticket" or "wampcra".
-	// Empty means anonymous. "tls" takes the identity from the client
-	// certificate of TLSConfig.
+	// Empty means anonymous. A CHALLENGE for a method not offered fails
+	// the join with ABORT wamp.error.protocol_violation. "tls" takes the
+	// identity from the client certificate of TLSConfig.
 	//
 	// "cookie" is a browser feature: there the browser keeps the cookie
 	// of a router that remembers a login (as wampd and Crossbar.io do)
