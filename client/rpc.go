@@ -454,9 +454,10 @@ type CallStream struct {
 	procedure wamp.URI
 	c         *call
 
-	mu     sync.Mutex // serializes Send and Close
-	l      *link      // the WAMP session of the first part; nil before it
-	closed bool       // Close was called
+	mu     sync.Mutex         // serializes Send and Close
+	l      *link              // the WAMP session of the first part; nil before it
+	closed bool               // Close was called
+	cancel context.CancelFunc // gives up the call once started
 
 	done chan struct{} // closed when res and err are set
 	res  *Result
@@ -484,7 +485,9 @@ func (s *Session) CallStream(ctx context.Context, procedure wamp.URI, opts ...Op
 }
 
 // Send sends one part of the arguments. It returns ErrCallAnswered, or the
-// call's error, once the call has its answer; an error after Close.
+// call's error, once the call has its answer; an error after Close. A part
+// the transport refuses (too big for the router, or a value the serializer
+// cannot carry) is not sent, and the call goes on.
 func (cs *CallStream) Send(args wamp.List, kwargs wamp.Dict) error {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
@@ -517,8 +520,11 @@ func (cs *CallStream) start(args wamp.List, kwargs wamp.Dict) error {
 		return err
 	}
 	cs.l = l
+	ctx, cancel := context.WithCancel(cs.ctx)
+	cs.cancel = cancel
 	go func() {
-		cs.res, cs.err = cs.s.waitCall(cs.ctx, l, cs.c)
+		cs.res, cs.err = cs.s.waitCall(ctx, l, cs.c)
+		cancel()
 		close(cs.done)
 	}()
 	return nil
@@ -526,7 +532,9 @@ func (cs *CallStream) start(args wamp.List, kwargs wamp.Dict) error {
 
 // Close sends the last part of the arguments and waits for the result, as
 // Call does. Without an earlier Send it makes a plain call. When the
-// callee answered already, it sends nothing and returns that answer.
+// callee answered already, it sends nothing and returns that answer. When
+// the last part cannot be sent, Close cancels the call, whose callee would
+// otherwise wait for it, and returns the error.
 func (cs *CallStream) Close(args wamp.List, kwargs wamp.Dict) (*Result, error) {
 	cs.mu.Lock()
 	if cs.closed {
@@ -551,7 +559,9 @@ func (cs *CallStream) Close(args wamp.List, kwargs wamp.Dict) (*Result, error) {
 	default:
 		err := cs.s.sendOn(l, &wamp.Call{Request: cs.c.req.id, Options: wamp.Dict{}, Procedure: cs.procedure, Args: args, Kwargs: kwargs})
 		if err != nil {
+			cs.cancel()
 			cs.mu.Unlock()
+			<-cs.done
 			return nil, err
 		}
 	}

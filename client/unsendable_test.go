@@ -246,3 +246,61 @@ func TestAnswerCannotBeSentAtAll(t *testing.T) {
 	}
 	r.closed()
 }
+
+// TestCallStreamLastPartTooBig: a stream whose last part is too big for
+// the router fails Close at once and cancels the call, so that the
+// callee, which waits for that part, is interrupted; an earlier part that
+// is too big fails alone.
+func TestCallStreamLastPartTooBig(t *testing.T) {
+	url := startSmallRouter(t)
+	callee := joinURL(t, url, nil)
+	ended := make(chan error, 1)
+	if _, err := callee.Register(t.Context(), "com.example.parts", func(ctx context.Context, inv *Invocation) (*Result, error) {
+		n := 0
+		for {
+			_, err := inv.Next(ctx)
+			if err == io.EOF {
+				return &Result{Args: wamp.List{n}}, nil
+			}
+			if err != nil {
+				ended <- context.Cause(ctx)
+				return nil, err
+			}
+			n++
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	caller := joinURL(t, url, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	cs, err := caller.CallStream(ctx, "com.example.parts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := wamp.List{strings.Repeat("x", 100<<10)}
+	if err := cs.Send(wamp.List{"first"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Send(big, nil); !errors.Is(err, transport.ErrMessageTooBig) {
+		t.Fatalf("Send of a part too big: %v, want ErrMessageTooBig", err)
+	}
+	if err := cs.Send(wamp.List{"second"}, nil); err != nil {
+		t.Fatalf("Send after the refused part: %v", err)
+	}
+	start := time.Now()
+	if _, err := cs.Close(big, nil); !errors.Is(err, transport.ErrMessageTooBig) {
+		t.Fatalf("Close with a last part too big: %v, want ErrMessageTooBig", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	select {
+	case err := <-ended:
+		if ie, ok := errors.AsType[*InterruptError](err); !ok || ie.Reason != wamp.ErrCanceled {
+			t.Errorf("the callee's Next ended by %v, want an interrupt with %s", err, wamp.ErrCanceled)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the callee still waits for the last part")
+	}
+}
