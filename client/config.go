@@ -61,7 +61,8 @@ type Config struct {
 	// client certificate. When set, the Session's WebSocket and long-poll
 	// requests go through an HTTP client of its own, which Join makes
 	// from it with net/http's default settings (proxy from the
-	// environment) and which the Session closes when it ends; when nil,
+	// environment) and whose idle connections the Session closes when it
+	// ends; when nil,
 	// through each transport's default client. JoinPeer ignores it: the
 	// peer is already set up. In the browser the browser does TLS: there
 	// TLSConfig is an empty struct and the field is ignored.

@@ -18,8 +18,9 @@ import (
 // picks the transport: "ws://host:port/path" and "wss://..." are
 // WebSocket, "http://host:port/lp" and "https://..." are long-poll at that
 // base URL; outside the browser, "rs://host:port", "rss://host:port" (TLS)
-// and "unix:///path/to/socket" are raw sockets. When url cannot be opened, Config.FallbackURLs are tried in
-// order; Transport tells which one the session runs on. cfg may be nil;
+// and "unix:///path/to/socket" are raw sockets. Config.TLSConfig applies to
+// wss, https and rss. When url cannot be opened, Config.FallbackURLs are
+// tried in order; Transport tells which one the session runs on. cfg may be nil;
 // see [Config]. ctx bounds the connection and the join, not the session.
 //
 // Join tries each URL once; Config.Reconnect applies to losses after it
