@@ -351,7 +351,11 @@ func TestSharedRegistration(t *testing.T) {
 			}
 			var order []int64
 			counts := make([]int, 3)
-			for range 9 {
+			calls := 9
+			if policy == "random" {
+				calls = 60 // each callee missed with probability 3·(2/3)^60, about 1e-10
+			}
+			for range calls {
 				res, err := ss[3].Call(t.Context(), proc, nil, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -372,6 +376,10 @@ func TestSharedRegistration(t *testing.T) {
 			case "last":
 				if counts[2] != 9 {
 					t.Errorf("last: counts %v", counts)
+				}
+			case "random":
+				if slices.Contains(counts, 0) {
+					t.Errorf("random: counts %v, want every callee called", counts)
 				}
 			}
 			// Another policy for the same procedure is refused.

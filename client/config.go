@@ -67,6 +67,12 @@ type Config struct {
 	// peer is already set up. In the browser the browser does TLS: there
 	// TLSConfig is an empty struct and the field is ignored.
 	TLSConfig *TLSConfig
+	// Batched asks for the batched form of the serializer over WebSocket
+	// ("wamp.2.json.batched" ...), in which the router may put several
+	// messages in one frame: fewer frames under a burst of events, for
+	// a little framing per message. Long-poll offers the batched form
+	// first anyway; raw sockets have none.
+	Batched bool
 	// MaxMessageSize is the largest message, in bytes, that the client
 	// accepts from the router. A larger one closes the transport, and
 	// the session is lost with an error wrapping

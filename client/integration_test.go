@@ -220,6 +220,48 @@ func TestJoinURLSchemes(t *testing.T) {
 	}
 }
 
+// TestBatchedWebSocket: Config.Batched joins over the batched subprotocol,
+// and calls and a burst of events (several in a frame) arrive whole.
+func TestBatchedWebSocket(t *testing.T) {
+	tr := startRouter(t)
+	for _, serializer := range []string{"json", "msgpack"} {
+		s := joinURL(t, tr.wsURL("/ws"), &Config{Serializer: serializer, Batched: true})
+		if info := s.Transport(); !info.Batched || info.Serializer != serializer {
+			t.Fatalf("%s: Transport() = %+v, want batched", serializer, info)
+		}
+		proc := wamp.URI("com.example.batched." + serializer)
+		if _, err := s.Register(t.Context(), proc, echo); err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Call(t.Context(), proc, wamp.List{"hi", []byte{1, 2}}, nil)
+		if err != nil || !reflect.DeepEqual(res.Args, wamp.List{"hi", []byte{1, 2}}) {
+			t.Fatalf("%s: call = %+v, %v", serializer, res, err)
+		}
+		const n = 50
+		got := make(chan int64, n)
+		topic := wamp.URI("com.example.burst." + serializer)
+		sub := joinURL(t, tr.wsURL("/ws"), &Config{Serializer: serializer, Batched: true})
+		if _, err := sub.Subscribe(t.Context(), topic, func(e *Event) { got <- e.Args[0].(int64) }); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if err := s.Publish(t.Context(), topic, wamp.List{int64(i)}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range n {
+			select {
+			case v := <-got:
+				if v != int64(i) {
+					t.Fatalf("%s: event %d carries %d", serializer, i, v)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s: %d of %d events", serializer, i, n)
+			}
+		}
+	}
+}
+
 func TestJoinBadURLs(t *testing.T) {
 	for _, tt := range []struct {
 		url  string

@@ -123,7 +123,7 @@ func dial(ctx context.Context, rawURL string, cfg *Config) (transport.Peer, erro
 	}
 	switch u.Scheme {
 	case "ws", "wss":
-		o := &websocket.DialOptions{Codecs: []codec.Codec{c}, ReadLimit: cfg.MaxMessageSize}
+		o := &websocket.DialOptions{Codecs: []codec.Codec{c}, Batched: cfg.Batched, ReadLimit: cfg.MaxMessageSize}
 		cfg.web.setWebSocket(o)
 		return websocket.Dial(ctx, rawURL, o)
 	case "http", "https":
