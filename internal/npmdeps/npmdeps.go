@@ -46,10 +46,12 @@ func Ensure(dir string) error {
 }
 
 // Stale tells why dir's node_modules does not hold the versions that its
-// package.json pins, or returns "" when it does.
+// package.json pins (dependencies and devDependencies), or returns "" when
+// it does.
 func Stale(dir string) (string, error) {
 	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
+		Dependencies    map[string]string `json:"dependencies"`
+		DevDependencies map[string]string `json:"devDependencies"`
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "package.json"))
 	if err != nil {
@@ -58,16 +60,18 @@ func Stale(dir string) (string, error) {
 	if err := json.Unmarshal(data, &pkg); err != nil {
 		return "", fmt.Errorf("%s: package.json: %w", dir, err)
 	}
-	for name, want := range pkg.Dependencies {
-		var installed struct {
-			Version string `json:"version"`
-		}
-		data, err := os.ReadFile(filepath.Join(dir, "node_modules", name, "package.json"))
-		if err != nil {
-			return fmt.Sprintf("node_modules lacks %s", name), nil
-		}
-		if err := json.Unmarshal(data, &installed); err != nil || installed.Version != want {
-			return fmt.Sprintf("node_modules has %s %q, package.json pins %q", name, installed.Version, want), nil
+	for _, pins := range []map[string]string{pkg.Dependencies, pkg.DevDependencies} {
+		for name, want := range pins {
+			var installed struct {
+				Version string `json:"version"`
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "node_modules", name, "package.json"))
+			if err != nil {
+				return fmt.Sprintf("node_modules lacks %s", name), nil
+			}
+			if err := json.Unmarshal(data, &installed); err != nil || installed.Version != want {
+				return fmt.Sprintf("node_modules has %s %q, package.json pins %q", name, installed.Version, want), nil
+			}
 		}
 	}
 	return "", nil
