@@ -31,8 +31,8 @@ export type Value =
 
 /** Positional arguments. */
 export type Args = Value[];
-/** Keyword arguments. */
-export type Kwargs = { [key: string]: Value };
+/** Keyword arguments. An undefined value is left out, as in any object Value. */
+export type Kwargs = { [key: string]: Value | undefined };
 /** The details of a RESULT, INVOCATION or EVENT, and WELCOME's. */
 export type Details = { [key: string]: Value };
 
@@ -281,6 +281,11 @@ export class WampError extends Error {
   uri: string;
   args: Args;
   kwargs: Kwargs;
+  /**
+   * Only in details.signal.reason of an interrupted procedure: the
+   * INTERRUPT's mode ('kill' or 'killnowait'), '' when the session ended.
+   */
+  mode?: string;
 }
 
 /**
@@ -290,10 +295,15 @@ export class WampError extends Error {
  */
 export type Procedure = (args: Args, kwargs: Kwargs, details: InvocationDetails) => unknown;
 
-/** An event handler. Events reach it in order; what it throws or rejects is reported (reportError). */
-export type EventHandler = (args: Args, kwargs: Kwargs, details: EventDetails) => void | Promise<void>;
+/**
+ * An event handler; it may be async. Events reach it in order; its value
+ * is ignored, what it throws or rejects with is reported (reportError).
+ */
+export type EventHandler = (args: Args, kwargs: Kwargs, details: EventDetails) => void;
 
+/** A registered procedure; session.register makes it. */
 export class Registration {
+  private constructor();
   readonly session: Session;
   readonly procedure: string;
   /** The router's registration ID when it was made (a reconnection registers again under a new ID; the registration stays valid). */
@@ -312,7 +322,9 @@ export class Registration {
   unregister(): Promise<void>;
 }
 
+/** A subscription to a topic; session.subscribe makes it. */
 export class Subscription {
+  private constructor();
   readonly session: Session;
   readonly topic: string;
   /** The router's subscription ID when it was made (a reconnection subscribes again under a new ID; the subscription stays valid). */
@@ -345,6 +357,7 @@ export class Subscription {
  *   const r = await stream.close([3]); // r.args[0] === 6, say
  */
 export class CallStream {
+  private constructor();
   /** The procedure called. */
   readonly procedure: string;
   /**
@@ -371,7 +384,9 @@ export class CallStream {
   close(args?: Args | null, kwargs?: Kwargs | null): Promise<Result>;
 }
 
+/** A session joined to a realm; connect makes it. */
 export class Session {
+  private constructor();
   /** The session ID the router assigned (of the current or last WAMP session). */
   readonly id: number;
   /** WELCOME's details: authid, authrole, authmethod, roles, ... */
