@@ -12,5 +12,6 @@
 // load, a 404) in a page fails the test, unless the test allows that
 // browser error; a failing test logs the pages' consoles and the router's
 // log. `go test -artifacts` keeps the demo
-// screenshots.
+// screenshots. TestTypeDefinitions type-checks the client's TypeScript
+// types (js/wamp.d.ts) with this directory's typescript package.
 package browsertests
