@@ -64,7 +64,11 @@ setup-npm:
 	done
 
 setup-chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  echo "installing Debian chromium for the browser tests"; \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	@pkgs=""; \
+	command -v chromium >/dev/null 2>&1 || pkgs="$$pkgs chromium"; \
+	{ command -v certutil && command -v pk12util; } >/dev/null 2>&1 || pkgs="$$pkgs libnss3-tools"; \
+	command -v openssl >/dev/null 2>&1 || pkgs="$$pkgs openssl"; \
+	if [ -n "$$pkgs" ]; then \
+	  echo "installing Debian$$pkgs for the browser tests (certutil, pk12util and openssl give a browser its client certificate)"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$pkgs; \
 	fi

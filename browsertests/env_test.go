@@ -3,6 +3,7 @@ package browsertests
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -30,6 +31,9 @@ type envConfig struct {
 	// (realm1, open to anyone): a test of authentication brings its
 	// realms. The env sets the Logger.
 	Router *server.Config
+	// TLS, when set, makes the site serve HTTPS with it: url and wsURL
+	// then give https:// and wss:// URLs.
+	TLS *tls.Config
 }
 
 // env is one test's site on 127.0.0.1: a router with realm1 serving /ws and
@@ -81,7 +85,12 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 }
 
 // url returns the site's URL for path, e.g. e.url("/demo/rpc").
-func (e *env) url(path string) string { return "http://" + e.addr + path }
+func (e *env) url(path string) string {
+	if e.cfg.TLS != nil {
+		return "https://" + e.addr + path
+	}
+	return "http://" + e.addr + path
+}
 
 // serve starts a new router and HTTP server on ln.
 func (e *env) serve(ln net.Listener) {
@@ -108,6 +117,9 @@ func (e *env) serve(ln net.Listener) {
 	mux.Handle("GET /test/", http.StripPrefix("/test/", testFiles))
 
 	srv := &http.Server{Handler: e.count(mux), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	if e.cfg.TLS != nil {
+		ln = tls.NewListener(ln, e.cfg.TLS)
+	}
 	go srv.Serve(ln)
 	e.mu.Lock()
 	e.router, e.srv = router, srv
@@ -173,7 +185,12 @@ func (e *env) restart(down time.Duration) {
 }
 
 // wsURL is the router's WebSocket URL, for a native Go peer.
-func (e *env) wsURL() string { return "ws://" + e.addr + "/ws" }
+func (e *env) wsURL() string {
+	if e.cfg.TLS != nil {
+		return "wss://" + e.addr + "/ws"
+	}
+	return "ws://" + e.addr + "/ws"
+}
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
 type syncBuffer struct {

@@ -57,8 +57,8 @@ func browser(t *testing.T) context.Context {
 }
 
 // startBrowser starts headless Chromium with a temporary profile (the
-// allocator makes one and removes it).
-func startBrowser() (context.Context, context.CancelFunc, error) {
+// allocator makes one and removes it), or as extra options say.
+func startBrowser(extra ...chromedp.ExecAllocatorOption) (context.Context, context.CancelFunc, error) {
 	path, err := chromiumPath()
 	if err != nil {
 		return nil, nil, err
@@ -70,6 +70,7 @@ func startBrowser() (context.Context, context.CancelFunc, error) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
 	)
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	if err := chromedp.Do(bctx); err != nil {
