@@ -2,17 +2,9 @@ package browsertests
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +15,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
+	"github.com/wampkit/wampkit/internal/testcert"
 	"github.com/wampkit/wampkit/server"
 )
 
@@ -33,9 +26,9 @@ import (
 // claims "admin"; the session works. A page in a browser without a
 // certificate is refused with wamp.error.authentication_failed.
 func TestTLSClientCertificateInPage(t *testing.T) {
-	ca := newCertAuthority(t)
-	serverCert := ca.issue(t, "127.0.0.1", x509.ExtKeyUsageServerAuth, net.IPv4(127, 0, 0, 1))
-	clientCert := ca.issue(t, "sensor-7", x509.ExtKeyUsageClientAuth)
+	ca := testcert.NewCA(t, "wampkit browser test CA")
+	serverCert := ca.Issue(t, "127.0.0.1")
+	clientCert := ca.Issue(t, "sensor-7")
 
 	all := server.Actions{Call: true, Register: true, Publish: true, Subscribe: true}
 	e := newEnv(t, envConfig{
@@ -46,7 +39,7 @@ func TestTLSClientCertificateInPage(t *testing.T) {
 		}}},
 		TLS: &tls.Config{
 			Certificates: []tls.Certificate{serverCert},
-			ClientCAs:    ca.pool,
+			ClientCAs:    ca.Pool,
 			ClientAuth:   tls.VerifyClientCertIfGiven,
 		},
 	})
@@ -73,72 +66,6 @@ func TestTLSClientCertificateInPage(t *testing.T) {
 	}
 }
 
-// certAuthority is a CA made for one test.
-type certAuthority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newCertAuthority(t *testing.T) *certAuthority {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "wampkit browser tests CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &certAuthority{cert: cert, key: key, pool: pool}
-}
-
-// issue makes a certificate for cn, for usage, valid for ips.
-func (ca *certAuthority) issue(t *testing.T, cn string, usage x509.ExtKeyUsage, ips ...net.IP) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"wampkit tests"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-		IPAddresses:  ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-}
-
 // certTab starts a headless Chromium of its own for the test and opens a
 // tab in it. Chromium on Linux takes trusted CAs and client certificates
 // from the NSS database under $HOME/.pki/nssdb: the browser gets a HOME
@@ -146,7 +73,7 @@ func (ca *certAuthority) issue(t *testing.T, cn string, usage x509.ExtKeyUsage, 
 // key. Its profile selects a client certificate for origin without asking
 // (the content setting that the AutoSelectCertificateForUrls policy sets):
 // headless, the question would never be answered.
-func certTab(t *testing.T, name string, ca *certAuthority, cert *tls.Certificate, origin string) *tab {
+func certTab(t *testing.T, name string, ca *testcert.CA, cert *tls.Certificate, origin string) *tab {
 	t.Helper()
 	for _, tool := range []string{"certutil", "pk12util", "openssl"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -161,17 +88,14 @@ func certTab(t *testing.T, name string, ca *certAuthority, cert *tls.Certificate
 		t.Fatal(err)
 	}
 	caFile := filepath.Join(dir, "ca.pem")
-	writePEM(t, caFile, "CERTIFICATE", ca.cert.Raw)
+	if err := os.WriteFile(caFile, ca.PEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	command(t, "certutil", "-N", "--empty-password", "-d", nssdb)
 	command(t, "certutil", "-A", "-t", "C,,", "-n", "wampkit test CA", "-i", caFile, "-d", nssdb)
 	if cert != nil {
-		certFile, keyFile, p12 := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key"), filepath.Join(dir, "client.p12")
-		writePEM(t, certFile, "CERTIFICATE", cert.Certificate[0])
-		key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writePEM(t, keyFile, "PRIVATE KEY", key)
+		certFile, keyFile := testcert.WriteFiles(t, dir, "client", *cert)
+		p12 := filepath.Join(dir, "client.p12")
 		command(t, "openssl", "pkcs12", "-export", "-passout", "pass:", "-in", certFile, "-inkey", keyFile, "-name", cert.Leaf.Subject.CommonName, "-out", p12)
 		command(t, "pk12util", "-i", p12, "-W", "", "-d", nssdb)
 	}
@@ -214,13 +138,6 @@ func certTab(t *testing.T, name string, ca *certAuthority, cert *tls.Certificate
 		cancel()
 	})
 	return tb
-}
-
-func writePEM(t *testing.T, file, kind string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // command runs name with args and fails the test with its output when it

@@ -4,93 +4,20 @@ package client
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/wampkit/wampkit/internal/testcert"
 	"github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/transport/rawsocket"
 	"github.com/wampkit/wampkit/wamp"
 )
-
-// testCA is a self-signed certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "wampkit client test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue makes a certificate for cn: a server's for 127.0.0.1, or a
-// client's.
-func (ca *testCA) issue(t *testing.T, cn string, serverCert bool) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if serverCert {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // tlsURLs are the URLs of a router served only over TLS.
 type tlsURLs struct {
@@ -105,7 +32,7 @@ func (u tlsURLs) all() map[string]string {
 // verifies the client certificates of ca that clients present. Its realm
 // "realm1" is open; realm "certs" admits the holders of such a
 // certificate, with their certificate's CN as authid.
-func startTLSRouter(t *testing.T, ca *testCA) tlsURLs {
+func startTLSRouter(t *testing.T, ca *testcert.CA) tlsURLs {
 	t.Helper()
 	r, err := server.New(server.Config{
 		Realms: []server.RealmConfig{
@@ -124,8 +51,8 @@ func startTLSRouter(t *testing.T, ca *testCA) tlsURLs {
 		t.Fatal(err)
 	}
 	serverTLS := &tls.Config{
-		Certificates: []tls.Certificate{ca.issue(t, "router", true)},
-		ClientCAs:    ca.pool,
+		Certificates: []tls.Certificate{ca.Issue(t, "router")},
+		ClientCAs:    ca.Pool,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 	}
 	hs := httptest.NewUnstartedServer(r.Handler(server.HTTPConfig{}))
@@ -154,11 +81,11 @@ func startTLSRouter(t *testing.T, ca *testCA) tlsURLs {
 // certificate a private CA signed, over rss://, wss:// and https://;
 // without it the system's roots refuse that certificate.
 func TestJoinOverTLS(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testcert.NewCA(t, "wampkit client test CA")
 	urls := startTLSRouter(t, ca)
 	for kind, url := range urls.all() {
 		t.Run(kind, func(t *testing.T) {
-			s := joinURL(t, url, &Config{TLSConfig: &tls.Config{RootCAs: ca.pool}})
+			s := joinURL(t, url, &Config{TLSConfig: &tls.Config{RootCAs: ca.Pool}})
 			if got := s.Transport().Transport; got != kind {
 				t.Errorf("Transport() = %q, want %q", got, kind)
 			}
@@ -185,9 +112,9 @@ func TestJoinOverTLS(t *testing.T) {
 // certificate's subject as authid, whatever authid it claims; without a
 // certificate the router refuses it.
 func TestJoinWithClientCertificate(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testcert.NewCA(t, "wampkit client test CA")
 	urls := startTLSRouter(t, ca)
-	cert := ca.issue(t, "sensor-7", false)
+	cert := ca.Issue(t, "sensor-7")
 	for kind, url := range urls.all() {
 		t.Run(kind, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), wait)
@@ -195,7 +122,7 @@ func TestJoinWithClientCertificate(t *testing.T) {
 			s, err := Join(ctx, url, "certs", &Config{
 				AuthID:      "admin",
 				AuthMethods: []string{"tls"},
-				TLSConfig:   &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{cert}},
+				TLSConfig:   &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{cert}},
 			})
 			if err != nil {
 				t.Fatalf("join: %v", err)
@@ -212,7 +139,7 @@ func TestJoinWithClientCertificate(t *testing.T) {
 				t.Fatalf("call: %v, %v", res, err)
 			}
 
-			_, err = Join(ctx, url, "certs", &Config{AuthMethods: []string{"tls"}, TLSConfig: &tls.Config{RootCAs: ca.pool}})
+			_, err = Join(ctx, url, "certs", &Config{AuthMethods: []string{"tls"}, TLSConfig: &tls.Config{RootCAs: ca.Pool}})
 			if e, ok := errors.AsType[*wamp.Error](err); !ok || e.URI != wamp.ErrAuthenticationFailed {
 				t.Fatalf("join without a certificate: %v, want %s", err, wamp.ErrAuthenticationFailed)
 			}
