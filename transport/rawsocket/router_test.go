@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/internal/testcert"
 	wampserver "github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/transport/rawsocket"
 	"github.com/wampkit/wampkit/wamp"
@@ -183,7 +184,7 @@ func TestJoinRawSocketURLs(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "over TLS") {
 		t.Errorf("rss:// to a plain listener: %v, want a TLS error", err)
 	}
-	cert, _ := selfSigned(t)
+	cert := testcert.NewCA(t, "wampkit raw socket test CA").Issue(t, "127.0.0.1")
 	ln := tls.NewListener(listen(t, "tcp"), &tls.Config{Certificates: []tls.Certificate{cert}})
 	defer ln.Close()
 	go func() {
