@@ -1,91 +1,24 @@
 package server
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/internal/testcert"
 	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/transport/longpoll"
 	"github.com/wampkit/wampkit/transport/rawsocket"
 	"github.com/wampkit/wampkit/transport/websocket"
 	"github.com/wampkit/wampkit/wamp"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue makes a client certificate for cn.
-func (ca *testCA) issue(t *testing.T, cn string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"wampkit tests"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-}
 
 // fingerprint is a certificate's SHA-256 in openssl's spelling, which the
 // config accepts.
@@ -108,10 +41,10 @@ type tlsRouter struct {
 	roots   *x509.CertPool // trusts the server's certificate
 }
 
-func startTLSRouter(t *testing.T, r *Router, ca *testCA, clientAuth tls.ClientAuthType) *tlsRouter {
+func startTLSRouter(t *testing.T, r *Router, ca *testcert.CA, clientAuth tls.ClientAuthType) *tlsRouter {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(r.Handler(HTTPConfig{}))
-	srv.TLS = &tls.Config{ClientCAs: ca.pool, ClientAuth: clientAuth}
+	srv.TLS = &tls.Config{ClientCAs: ca.Pool, ClientAuth: clientAuth}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	roots := x509.NewCertPool()
@@ -119,7 +52,7 @@ func startTLSRouter(t *testing.T, r *Router, ca *testCA, clientAuth tls.ClientAu
 
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
 		Certificates: srv.TLS.Certificates,
-		ClientCAs:    ca.pool,
+		ClientCAs:    ca.Pool,
 		ClientAuth:   clientAuth,
 	})
 	if err != nil {
@@ -198,8 +131,8 @@ func tlsRealm(pinned tls.Certificate) RealmConfig {
 }
 
 func TestTLSAuth(t *testing.T) {
-	ca, other := newTestCA(t, "wampkit test CA"), newTestCA(t, "another CA")
-	sensor, opsCert, root := ca.issue(t, "sensor-1"), ca.issue(t, "ops-laptop"), ca.issue(t, "root")
+	ca, other := testcert.NewCA(t, "wampkit test CA"), testcert.NewCA(t, "another CA")
+	sensor, opsCert, root := ca.Issue(t, "sensor-1"), ca.Issue(t, "ops-laptop"), ca.Issue(t, "root")
 	r := newTestRouter(t, Config{Realms: []RealmConfig{
 		tlsRealm(opsCert),
 		{Name: "pinned", Roles: []RoleConfig{{Name: "admin"}}, Auth: AuthConfig{TLS: &TLSAuth{Principals: map[string]TLSPrincipal{
@@ -236,7 +169,7 @@ func TestTLSAuth(t *testing.T) {
 		wantIdentity(t, s, "root", "admin", "tls")
 	})
 	t.Run("common name of a pinned principal on another certificate", func(t *testing.T) {
-		_, err := tr.join(t, "websocket", "certs", offerTLS(), ca.issue(t, "ops"))
+		_, err := tr.join(t, "websocket", "certs", offerTLS(), ca.Issue(t, "ops"))
 		wantAuthFailed(t, err)
 	})
 	t.Run("realm without a default role admits principals only", func(t *testing.T) {
@@ -280,7 +213,7 @@ func TestTLSAuth(t *testing.T) {
 	t.Run("certificate of another CA", func(t *testing.T) {
 		// The TLS handshake refuses it before WAMP begins.
 		for _, kind := range []string{"websocket", "longpoll", "rawsocket"} {
-			p, err := tr.dial(t, kind, other.issue(t, "sensor-1"))
+			p, err := tr.dial(t, kind, other.Issue(t, "sensor-1"))
 			if err == nil {
 				// TLS 1.3 reports a refused client certificate on the
 				// first read.
@@ -305,11 +238,11 @@ func TestTLSAuth(t *testing.T) {
 
 // A certificate that the server asked for but did not verify names nobody.
 func TestTLSAuthUnverifiedCertificate(t *testing.T) {
-	ca := newTestCA(t, "wampkit test CA")
-	r := newTestRouter(t, Config{Realms: []RealmConfig{tlsRealm(ca.issue(t, "ops"))}})
+	ca := testcert.NewCA(t, "wampkit test CA")
+	r := newTestRouter(t, Config{Realms: []RealmConfig{tlsRealm(ca.Issue(t, "ops"))}})
 	tr := startTLSRouter(t, r, ca, tls.RequestClientCert)
 	for _, kind := range []string{"websocket", "longpoll", "rawsocket"} {
-		_, err := tr.join(t, kind, "certs", &client.Config{AuthMethods: []string{"tls"}}, newTestCA(t, "self").issue(t, "sensor-1"))
+		_, err := tr.join(t, kind, "certs", &client.Config{AuthMethods: []string{"tls"}}, testcert.NewCA(t, "self").Issue(t, "sensor-1"))
 		wantAuthFailed(t, err)
 	}
 }
@@ -349,8 +282,8 @@ func TestTLSAuthConfig(t *testing.T) {
 
 // The connection's certificate reaches Info only when verified.
 func TestTLSInfo(t *testing.T) {
-	ca := newTestCA(t, "wampkit test CA")
-	cert := ca.issue(t, "sensor-1")
+	ca := testcert.NewCA(t, "wampkit test CA")
+	cert := ca.Issue(t, "sensor-1")
 	peers := make(chan transport.Peer, 1)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := websocket.Accept(w, r, nil)
@@ -358,7 +291,7 @@ func TestTLSInfo(t *testing.T) {
 			peers <- p
 		}
 	}))
-	srv.TLS = &tls.Config{ClientCAs: ca.pool, ClientAuth: tls.VerifyClientCertIfGiven}
+	srv.TLS = &tls.Config{ClientCAs: ca.Pool, ClientAuth: tls.VerifyClientCertIfGiven}
 	srv.StartTLS()
 	defer srv.Close()
 	roots := x509.NewCertPool()
