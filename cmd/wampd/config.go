@@ -49,6 +49,9 @@ type configFile struct {
 	// RawSocketListen is the TCP address of the raw socket transport, ""
 	// for none; RawSocketUnix, the path of its Unix socket, "" for none.
 	RawSocketListen, RawSocketUnix string
+	// RawSocketTLS serves RawSocketListen over TLS (rss://) with
+	// TLSCertificate.
+	RawSocketTLS bool
 	// RawSocketMaxConnections bounds the raw socket connections (0: no
 	// bound); RawSocketMinClientLength refuses a client whose largest
 	// message is shorter (0: any).
@@ -339,8 +342,12 @@ func (r *reader) file(fc *configFile, v any) {
 	}
 	if tr["rawsocket"] != nil {
 		const rp = "transports.rawsocket"
-		tm := r.object(rp, tr["rawsocket"], "listen", "unix", "max_connections", "min_client_length")
+		tm := r.object(rp, tr["rawsocket"], "listen", "tls", "unix", "max_connections", "min_client_length")
 		fc.RawSocketListen = r.str(rp+".listen", tm["listen"])
+		fc.RawSocketTLS = r.boolean(rp+".tls", tm["tls"])
+		if fc.RawSocketTLS && m["tls"] == nil {
+			r.errorf(rp+".tls", "needs the file's tls section (cert_file and key_file): the router's certificate")
+		}
 		fc.RawSocketUnix = r.str(rp+".unix", tm["unix"])
 		fc.RawSocketMaxConnections = int(r.integer(rp+".max_connections", tm["max_connections"], 0, 1<<30))
 		fc.RawSocketMinClientLength = int(r.integer(rp+".min_client_length", tm["min_client_length"], 0, rawsocket.MaxMessageSize))
@@ -745,15 +752,27 @@ func mountTransports(mux *http.ServeMux, r *server.Router, hc server.HTTPConfig,
 	mux.Handle(lp+"/", http.StripPrefix(lp, r.LongPollHandler(hc)))
 }
 
-// serveHTTP serves HTTP, or HTTPS when the file configures TLS.
-func serveHTTP(srv *http.Server, ln net.Listener, fc *configFile) error {
-	if fc != nil && fc.TLSCertificate != nil {
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*fc.TLSCertificate}}
-		if fc.TLSClientCAs != nil {
-			// Asked for, not required: a browser without a certificate
-			// still connects, and authenticates another way.
-			srv.TLSConfig.ClientCAs, srv.TLSConfig.ClientAuth = fc.TLSClientCAs, tls.VerifyClientCertIfGiven
-		}
+// serverTLS is the TLS configuration of HTTPS and of TLS raw sockets:
+// the file's certificate and, with tls.client_ca_file, the verification
+// of the client certificates given. It is nil when the file configures
+// no TLS.
+func serverTLS(fc *configFile) *tls.Config {
+	if fc == nil || fc.TLSCertificate == nil {
+		return nil
+	}
+	c := &tls.Config{Certificates: []tls.Certificate{*fc.TLSCertificate}}
+	if fc.TLSClientCAs != nil {
+		// Asked for, not required: a client without a certificate still
+		// connects, and authenticates another way.
+		c.ClientCAs, c.ClientAuth = fc.TLSClientCAs, tls.VerifyClientCertIfGiven
+	}
+	return c
+}
+
+// serveHTTP serves HTTP, or HTTPS with tlsCfg when it is not nil.
+func serveHTTP(srv *http.Server, ln net.Listener, tlsCfg *tls.Config) error {
+	if tlsCfg != nil {
+		srv.TLSConfig = tlsCfg
 		return srv.ServeTLS(ln, "", "")
 	}
 	return srv.Serve(ln)

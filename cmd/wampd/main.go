@@ -7,8 +7,9 @@
 // at /healthz, Prometheus metrics at /metrics and, with --bridge-realm and
 // --bridge-key, the HTTP bridge (POST /publish, POST /call, signed
 // requests: see server.Bridge). The same port accepts WAMP raw sockets
-// (rs://host:port); --raw-addr and --unix add listeners of their own for
-// them. Quick start, from the checkout:
+// (rs://host:port) unless it serves HTTPS; --raw-addr and --unix add
+// listeners of their own for them, --raw-tls serves --raw-addr over TLS
+// (rss://host:port). Quick start, from the checkout:
 //
 //	wampd --realm realm1 --dev     # http://127.0.0.1:8080/
 //	wampd --dist dist/             # write the browser client and exit
@@ -159,6 +160,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		if fc.RawSocketListen != "" && !flagGiven(args, "raw-addr") {
 			o.raw.addr = fc.RawSocketListen
 		}
+		if fc.RawSocketTLS && !flagGiven(args, "raw-tls") {
+			o.raw.tls = true
+		}
 		if fc.RawSocketUnix != "" && !flagGiven(args, "unix") {
 			o.raw.unix = fc.RawSocketUnix
 		}
@@ -230,7 +234,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err != nil {
 		return err
 	}
-	httpLn, raws, err := startRawSockets(o.raw, ln, fc != nil && fc.TLSCert != "", router, cfg, log)
+	tlsCfg := serverTLS(fc)
+	httpLn, raws, err := startRawSockets(o.raw, ln, tlsCfg, router, cfg, log)
 	if err != nil {
 		ln.Close()
 		router.Close()
@@ -241,7 +246,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- serveHTTP(srv, httpLn, fc) }()
+	go func() { errc <- serveHTTP(srv, httpLn, tlsCfg) }()
 
 	names := make([]string, len(cfg.Realms))
 	for i, r := range cfg.Realms {

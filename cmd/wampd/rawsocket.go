@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 // rawOptions are the raw socket flags.
 type rawOptions struct {
 	addr      string // --raw-addr
+	tls       bool   // --raw-tls
 	unix      string // --unix
 	shared    bool   // --raw-shared
 	maxConns  int    // --raw-max-connections
@@ -25,8 +27,9 @@ type rawOptions struct {
 
 func (o *rawOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "raw-addr", "", "also serve WAMP raw sockets (rs://) on this TCP `address`")
+	fs.BoolVar(&o.tls, "raw-tls", false, "serve the --raw-addr listener over TLS (rss://) with the certificate of the configuration file's tls section, verifying client certificates as HTTPS does")
 	fs.StringVar(&o.unix, "unix", "", "also serve WAMP raw sockets on a Unix socket at this `path` (unix:///path)")
-	fs.BoolVar(&o.shared, "raw-shared", true, "serve WAMP raw sockets on the HTTP port too (not when it serves HTTPS)")
+	fs.BoolVar(&o.shared, "raw-shared", true, "serve WAMP raw sockets on the HTTP port too (not when it serves HTTPS: use --raw-addr with --raw-tls)")
 	fs.IntVar(&o.maxConns, "raw-max-connections", 0, "refuse raw socket connections past this `number`, on all raw socket listeners together, with the protocol's connection-limit reply (0: no limit)")
 	fs.IntVar(&o.minClient, "raw-min-client-length", 0, "refuse a raw socket client whose largest message is shorter than this many `bytes` (its handshake's length), with the protocol's length-unacceptable reply (0: rawsocket.DefaultMinClientLimit, 4096, the least that holds the router's WELCOME)")
 }
@@ -39,10 +42,25 @@ type rawSockets struct {
 	once    sync.Once
 }
 
-// startRawSockets starts the raw socket listeners that o asks for. It
-// returns the listener that HTTP should serve: the HTTP share of ln when
-// raw sockets share the HTTP port, otherwise ln itself.
-func startRawSockets(o rawOptions, ln net.Listener, https bool, router *server.Router, cfg server.Config, log *slog.Logger) (net.Listener, *rawSockets, error) {
+// startRawSockets starts the raw socket listeners that o asks for. tlsCfg
+// is the configuration of HTTPS, nil when ln serves plain HTTP; the TCP
+// listener of its own uses it with --raw-tls. It returns the listener that
+// HTTP should serve: the HTTP share of ln when raw sockets share the HTTP
+// port, otherwise ln itself.
+//
+// An HTTPS port carries no raw sockets: telling them apart from HTTPS
+// means reading the first octet after the TLS handshake, and net/http
+// must have the *tls.Conn itself, unread, to see the client certificate
+// and to speak HTTP/2.
+func startRawSockets(o rawOptions, ln net.Listener, tlsCfg *tls.Config, router *server.Router, cfg server.Config, log *slog.Logger) (net.Listener, *rawSockets, error) {
+	if o.tls {
+		switch {
+		case tlsCfg == nil:
+			return nil, nil, errors.New("--raw-tls: needs the configuration file's tls section (cert_file and key_file): the router's certificate")
+		case o.addr == "":
+			return nil, nil, errors.New("--raw-tls (transports.rawsocket.tls): no TCP listener to serve over TLS; give --raw-addr or transports.rawsocket.listen")
+		}
+	}
 	if o.maxConns < 0 {
 		return nil, nil, fmt.Errorf("--raw-max-connections: %d is negative", o.maxConns)
 	}
@@ -65,8 +83,12 @@ func startRawSockets(o rawOptions, ln net.Listener, https bool, router *server.R
 		if err != nil {
 			return nil, nil, fmt.Errorf("--raw-addr: %w", err)
 		}
+		scheme := "rs://"
+		if o.tls {
+			l, scheme = &tlsListener{Listener: l, cfg: tlsCfg}, "rss://"
+		}
 		rs.lns = append(rs.lns, l)
-		log.Info("raw sockets listening", "url", "rs://"+l.Addr().String())
+		log.Info("raw sockets listening", "url", scheme+l.Addr().String())
 	}
 	if o.unix != "" {
 		l, err := listenUnix(o.unix)
@@ -83,8 +105,8 @@ func startRawSockets(o rawOptions, ln net.Listener, https bool, router *server.R
 	switch {
 	case !o.shared:
 		return ln, rs, nil
-	case https:
-		log.Info("raw sockets do not share the HTTPS port; use --raw-addr for them")
+	case tlsCfg != nil:
+		log.Info("raw sockets do not share the HTTPS port; serve them with --raw-addr and --raw-tls")
 		return ln, rs, nil
 	}
 	httpLn, rawLn := rawsocket.NewSharedListener(ln, 0)
@@ -108,6 +130,42 @@ func (rs *rawSockets) close() {
 		}
 	})
 	rs.serving.Wait()
+}
+
+// tlsListener serves TLS on its connections, as tls.NewListener does,
+// and drops at once a connection whose first octet is the raw socket
+// magic: a plain rs:// client, whose four-octet handshake the TLS layer
+// would wait on for a fifth until the handshake timeout.
+type tlsListener struct {
+	net.Listener
+	cfg *tls.Config
+}
+
+func (l *tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return tls.Server(&tlsOnly{Conn: c}, l.cfg), nil
+}
+
+// tlsOnly fails the first read that begins with the raw socket magic
+// octet, 0x7F, which no TLS record begins with (a ClientHello's record
+// begins with 0x16).
+type tlsOnly struct {
+	net.Conn
+	checked bool // the first octet was read; only the TLS layer reads
+}
+
+func (c *tlsOnly) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if !c.checked && n > 0 {
+		c.checked = true
+		if p[0] == 0x7F {
+			return 0, errors.New("a plain raw socket client (rs://) on a TLS listener (rss://)")
+		}
+	}
+	return n, err
 }
 
 // listenUnix listens on a Unix socket at path, replacing a socket file that
