@@ -1,24 +1,16 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/internal/testcert"
 	"github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/transport/websocket"
 )
@@ -27,24 +19,7 @@ import (
 // CA, into dir and returns their paths.
 func writeKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
 	t.Helper()
-	caCert, caKey := makeCert(t, "test CA", nil, nil)
-	cert, key := makeCert(t, "wampd", caCert, caKey)
-	certFile, keyFile = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
-	if err := os.WriteFile(certFile, pemCert(cert), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pemKey(t, key), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
-
-func pemKey(t *testing.T, k *ecdsa.PrivateKey) []byte {
-	der, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	return testcert.WriteFiles(t, dir, "server", testcert.NewCA(t, "test CA").Issue(t, "wampd"))
 }
 
 // TestTLSConfigFile loads testdata/tls.json, the README's example, with
@@ -82,9 +57,7 @@ func TestTLSConfigErrors(t *testing.T) {
 	notPEM := filepath.Join(dir, "ca.txt")
 	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
 	certFile, keyFile := writeKeyPair(t, dir)
-	_, otherKey := makeCert(t, "other", nil, nil)
-	wrongKey := filepath.Join(dir, "other-key.pem")
-	os.WriteFile(wrongKey, pemKey(t, otherKey), 0o600)
+	_, wrongKey := testcert.WriteFiles(t, dir, "other", testcert.NewCA(t, "other CA").Issue(t, "other"))
 	missing := filepath.Join(dir, "none.pem")
 
 	// The key pair: missing, not PEM, or a key of another certificate;
@@ -138,9 +111,8 @@ func TestTLSConfigErrors(t *testing.T) {
 // one (which authenticates another way).
 func TestWampdTLSClientCertificate(t *testing.T) {
 	dir := t.TempDir()
-	caCert, caKey := makeCert(t, "test CA", nil, nil)
-	serverCert, serverKey := makeCert(t, "wampd", caCert, caKey)
-	clientCert, clientKey := makeCert(t, "sensor-7", caCert, caKey)
+	ca := testcert.NewCA(t, "test CA")
+	certFile, keyFile := testcert.WriteFiles(t, dir, "server", ca.Issue(t, "wampd"))
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o600); err != nil {
@@ -149,15 +121,14 @@ func TestWampdTLSClientCertificate(t *testing.T) {
 		return p
 	}
 	cfg := `{
-  "tls": {"cert_file": "` + write("server.pem", pemCert(serverCert)) + `", "key_file": "` + write("server-key.pem", pemKey(t, serverKey)) + `",
-          "client_ca_file": "` + write("ca.pem", pemCert(caCert)) + `"},
+  "tls": {"cert_file": "` + certFile + `", "key_file": "` + keyFile + `",
+          "client_ca_file": "` + write("ca.pem", ca.PEM()) + `"},
   "realms": [{"name": "devices", "roles": [{"name": "device"}, {"name": "guest"}],
               "auth": {"tls": {"role": "device"}, "anonymous": {"role": "guest"}}}]
 }`
 	addr, _ := startWampd(t, "--config", write("wampd.json", []byte(cfg)))
 
-	roots := x509.NewCertPool()
-	roots.AddCert(caCert)
+	roots := ca.Pool
 	join := func(certs ...tls.Certificate) map[string]any {
 		t.Helper()
 		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: certs}}}
@@ -173,48 +144,11 @@ func TestWampdTLSClientCertificate(t *testing.T) {
 		defer s.Leave(t.Context())
 		return s.Details()
 	}
-	d := join(tls.Certificate{Certificate: [][]byte{clientCert.Raw}, PrivateKey: clientKey})
+	d := join(ca.Issue(t, "sensor-7"))
 	if d["authid"] != "sensor-7" || d["authrole"] != "device" || d["authmethod"] != "tls" {
 		t.Fatalf("with a certificate: WELCOME details %v", d)
 	}
 	if d := join(); d["authrole"] != "guest" || d["authmethod"] != "anonymous" {
 		t.Fatalf("without a certificate: WELCOME details %v", d)
 	}
-}
-
-func pemCert(c *x509.Certificate) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-}
-
-// makeCert makes a certificate for cn signed by parent (self-signed CA when
-// nil).
-func makeCert(t *testing.T, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	if parent == nil {
-		tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, key
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -14,15 +13,15 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/internal/testcert"
 	"github.com/wampkit/wampkit/wamp"
 )
 
 // tlsFiles are a CA and the router's key pair signed by it, written into a
 // test's directory.
 type tlsFiles struct {
-	ca                *x509.Certificate
-	caKey             *ecdsa.PrivateKey
-	roots             *x509.CertPool // holds ca
+	ca                *testcert.CA
+	roots             *x509.CertPool // holds ca's certificate
 	dir               string
 	caFile            string
 	certFile, keyFile string
@@ -30,13 +29,10 @@ type tlsFiles struct {
 
 func newTLSFiles(t *testing.T) *tlsFiles {
 	t.Helper()
-	f := &tlsFiles{dir: t.TempDir(), roots: x509.NewCertPool()}
-	f.ca, f.caKey = makeCert(t, "test CA", nil, nil)
-	f.roots.AddCert(f.ca)
-	cert, key := makeCert(t, "wampd", f.ca, f.caKey)
-	f.caFile = f.write(t, "ca.pem", pemCert(f.ca))
-	f.certFile = f.write(t, "server.pem", pemCert(cert))
-	f.keyFile = f.write(t, "server-key.pem", pemKey(t, key))
+	f := &tlsFiles{dir: t.TempDir(), ca: testcert.NewCA(t, "test CA")}
+	f.roots = f.ca.Pool
+	f.caFile = f.write(t, "ca.pem", f.ca.PEM())
+	f.certFile, f.keyFile = testcert.WriteFiles(t, f.dir, "server", f.ca.Issue(t, "wampd"))
 	return f
 }
 
@@ -186,7 +182,6 @@ func TestRawSocketTLSErrors(t *testing.T) {
 // joins, anonymously.
 func TestRawSocketTLSClientCertificate(t *testing.T) {
 	f := newTLSFiles(t)
-	clientCert, clientKey := makeCert(t, "sensor-7", f.ca, f.caKey)
 	rawAddr := freeAddr(t)
 	startWampd(t, "--config", writeConfig(t, `{`+f.section(true)+`,
   "transports": {"rawsocket": {"listen": "`+rawAddr+`", "tls": true}},
@@ -205,7 +200,7 @@ func TestRawSocketTLSClientCertificate(t *testing.T) {
 		defer s.Leave(t.Context())
 		return s.Details()
 	}
-	d := join(tls.Certificate{Certificate: [][]byte{clientCert.Raw}, PrivateKey: clientKey})
+	d := join(f.ca.Issue(t, "sensor-7"))
 	if d["authid"] != "sensor-7" || d["authrole"] != "device" || d["authmethod"] != "tls" {
 		t.Fatalf("with a certificate: WELCOME details %v", d)
 	}
@@ -213,11 +208,10 @@ func TestRawSocketTLSClientCertificate(t *testing.T) {
 		t.Fatalf("without a certificate: WELCOME details %v", d)
 	}
 	// A certificate of another CA is refused in the TLS handshake.
-	otherCA, otherKey := makeCert(t, "other CA", nil, nil)
-	stranger, strangerKey := makeCert(t, "sensor-7", otherCA, otherKey)
+	stranger := testcert.NewCA(t, "other CA").Issue(t, "sensor-7")
 	if _, err := client.Join(t.Context(), "rss://"+rawAddr, "devices", &client.Config{
 		AuthMethods: []string{"tls"},
-		TLSConfig:   &tls.Config{RootCAs: f.roots, Certificates: []tls.Certificate{{Certificate: [][]byte{stranger.Raw}, PrivateKey: strangerKey}}},
+		TLSConfig:   &tls.Config{RootCAs: f.roots, Certificates: []tls.Certificate{stranger}},
 	}); err == nil {
 		t.Error("a certificate of an unknown CA joined")
 	}
