@@ -1,7 +1,6 @@
 package browsertests
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/demo"
+	"github.com/wampkit/wampkit/internal/syncbuf"
 	"github.com/wampkit/wampkit/server"
 )
 
@@ -43,7 +43,7 @@ type env struct {
 	t    *testing.T
 	cfg  envConfig
 	addr string // host:port, fixed for the env's life
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 
 	// Requests seen, across restarts.
 	wsRequests atomic.Int64 // GET /ws, upgraded or not
@@ -68,7 +68,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		w := b.Files["wamp.wasm"]
 		t.Logf("browser client built in %v: wamp.wasm %d bytes, %d gzipped", b.Duration.Round(time.Millisecond), len(w.Data), len(w.Gzip))
 	})
-	e := &env{t: t, cfg: cfg, log: &syncBuffer{}}
+	e := &env{t: t, cfg: cfg, log: &syncbuf.Buffer{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -190,24 +190,6 @@ func (e *env) wsURL() string {
 		return "wss://" + e.addr + "/ws"
 	}
 	return "ws://" + e.addr + "/ws"
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // indent prefixes every line of s for a readable failure dump.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wampkit/wampkit/internal/syncbuf"
 	"github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/transport/rawsocket"
@@ -52,31 +53,13 @@ func startSmallRouter(t *testing.T) string {
 	return "rs://" + ln.Addr().String()
 }
 
-// logBuffer collects a session's logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestResultTooBigForRouter: a callee whose result is above the router's
 // limit answers ERROR wamp.error.payload_size_exceeded at once, instead of
 // leaving the caller to wait for its deadline, logs it at Warn level, and
 // goes on serving.
 func TestResultTooBigForRouter(t *testing.T) {
 	url := startSmallRouter(t)
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	callee := joinURL(t, url, &Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	big := strings.Repeat("x", 100<<10)
 	if _, err := callee.Register(t.Context(), "com.example.size", func(_ context.Context, inv *Invocation) (*Result, error) {

@@ -1,42 +1,23 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/internal/syncbuf"
 	"github.com/wampkit/wampkit/transport"
 	"github.com/wampkit/wampkit/transport/rawsocket"
 	"github.com/wampkit/wampkit/wamp"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
-
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // dialRawSocket connects to r over a real raw socket on loopback whose
 // client announces readLimit, the largest message it accepts.
@@ -87,7 +68,7 @@ var bigText = strings.Repeat("x", 16<<10)
 // wamp.error.payload_size_exceeded for that request, logged at Warn; the
 // caller's session goes on.
 func TestOversizeResultAndErrorToRawSocketCaller(t *testing.T) {
-	log := &lockedBuffer{}
+	log := &syncbuf.Buffer{}
 	r := newTestRouter(t, Config{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	callee := joinAs(t, r, "callee", "call_canceling", "progressive_call_results")
 	callee.register("com.example.big", nil)
@@ -160,7 +141,7 @@ func TestOversizeResultAndErrorToRawSocketCaller(t *testing.T) {
 // subscriber's raw socket accepts is not delivered to it, and is logged;
 // the events before and after it are, in order.
 func TestOversizeEventToRawSocketSubscriber(t *testing.T) {
-	log := &lockedBuffer{}
+	log := &syncbuf.Buffer{}
 	r := newTestRouter(t, Config{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	pub := join(t, r)
 	sub := joinRaw(dialRawSocket(t, r, 4<<10), "realm1", allRoles)
@@ -191,7 +172,7 @@ func TestOversizeEventToRawSocketSubscriber(t *testing.T) {
 // wamp.error.payload_size_exceeded to the caller; the callee hears nothing
 // of it and still serves calls that fit.
 func TestOversizeInvocationToRawSocketCallee(t *testing.T) {
-	log := &lockedBuffer{}
+	log := &syncbuf.Buffer{}
 	r := newTestRouter(t, Config{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	callee := joinRaw(dialRawSocket(t, r, 4<<10), "realm1", rolesWith("callee", "call_canceling", "progressive_call_invocations"))
 	callee.register("com.example.store", nil)
@@ -235,7 +216,7 @@ func TestOversizeInvocationToRawSocketCallee(t *testing.T) {
 // without, here WELCOME, still ends the session when the peer cannot take
 // it, with a logged reason.
 func TestOversizeWelcomeClosesSession(t *testing.T) {
-	log := &lockedBuffer{}
+	log := &syncbuf.Buffer{}
 	r := newTestRouter(t, Config{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	c := dialRawSocket(t, r, 512)
 	c.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": allRoles}})

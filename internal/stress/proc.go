@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wampkit/wampkit/internal/syncbuf"
 )
 
 // router is the router child as the parent sees it: this binary
@@ -21,32 +22,13 @@ type router struct {
 	cmd   *exec.Cmd
 	addr  string // host:port
 	stdin io.WriteCloser
-	lines chan string   // its stdout, line by line; closed at its end
-	done  chan struct{} // closed once it has exited
-	mu    sync.Mutex    // one command at a time
-	log   logBuffer     // its stderr: the router's log
+	lines chan string    // its stdout, line by line; closed at its end
+	done  chan struct{}  // closed once it has exited
+	mu    sync.Mutex     // one command at a time
+	log   syncbuf.Buffer // its stderr: the router's log
 	// judged, when set, is the control group that judges the case under
 	// way: stats reads the router aside from it (see control.aside).
 	judged *control
-}
-
-// logBuffer keeps what a child process logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything logged so far.
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // stats is what the router child reports of itself, plus /proc.

@@ -3,7 +3,6 @@
 package rawsocket_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/client"
+	"github.com/wampkit/wampkit/internal/syncbuf"
 	"github.com/wampkit/wampkit/internal/testcert"
 	wampserver "github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/transport/rawsocket"
@@ -25,29 +25,11 @@ import (
 	"github.com/wampkit/wampkit/wamp/codec"
 )
 
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // rawRouter is a real router serving raw sockets on TCP and on a Unix
 // socket, and WebSocket over HTTP, pinging every session often.
 type rawRouter struct {
 	tcp, unix, ws string
-	log           *syncBuffer
+	log           *syncbuf.Buffer
 }
 
 func startRawRouter(t *testing.T) *rawRouter {
@@ -59,7 +41,7 @@ func startRawRouter(t *testing.T) *rawRouter {
 // raw socket server's defaults.
 func startRouterWith(t *testing.T, pingInterval, pingTimeout time.Duration) *rawRouter {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	r, err := wampserver.New(wampserver.Config{
 		Realms:       []wampserver.RealmConfig{{Name: "realm1"}},
 		PingInterval: pingInterval,
