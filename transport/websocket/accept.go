@@ -125,7 +125,8 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (transp
 	p := newPeer(context.Background(), h.close, conn, c, batched, o.ReadLimit, r.RemoteAddr)
 	p.info.CookieID = cookieID
 	clientcert.Fill(&p.info, r.TLS)
-	p.corker = h.conn
+	p.server = h.conn
+	p.server.setReadLimit(initialReadLimit(o.ReadLimit))
 	return p, nil
 }
 
@@ -134,7 +135,7 @@ const DefaultWriteBufferLimit = 16 << 20
 
 // SendsWithoutBlocking reports whether Send and SendBatch never wait for
 // the network: true for an accepted peer (see AcceptOptions.WriteBufferLimit).
-func (p *peer) SendsWithoutBlocking() bool { return p.corker != nil }
+func (p *peer) SendsWithoutBlocking() bool { return p.server != nil }
 
 // offeredSubprotocols lists the subprotocols of a handshake request in the
 // client's order of preference.

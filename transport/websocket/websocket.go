@@ -37,9 +37,10 @@ type peer struct {
 	drop    func()
 	closing atomic.Bool
 
-	// corker, on the accepting side, lets SendBatch write a batch of
-	// frames with one write(2).
-	corker corker
+	// server is the accepted connection under conn, on the accepting side
+	// only: it lets SendBatch write a batch of frames with one write(2),
+	// and refuses an over-size frame from its header.
+	server *serverConn
 
 	// pending holds the messages of a batched frame that Recv has not
 	// returned yet. Only the Recv goroutine touches it.
@@ -54,13 +55,7 @@ var (
 )
 
 func newPeer(ctx context.Context, drop func(), conn *ws.Conn, c codec.Codec, batched bool, readLimit int64, remoteAddr string) *peer {
-	switch {
-	case readLimit == 0:
-		readLimit = DefaultReadLimit
-	case readLimit < 0:
-		readLimit = -1
-	}
-	conn.SetReadLimit(readLimit)
+	conn.SetReadLimit(initialReadLimit(readLimit))
 	frame := ws.MessageText
 	if c.Binary() {
 		frame = ws.MessageBinary
@@ -117,11 +112,16 @@ func (p *peer) Send(m wamp.Message) error {
 	return nil
 }
 
-// corker holds frames back so that a batch leaves in one write.
-type corker interface {
-	cork()
-	flushWithNext()
-	uncork() error
+// initialReadLimit is the read limit that the options' n stands for: zero
+// is DefaultReadLimit, a negative value no limit (-1).
+func initialReadLimit(n int64) int64 {
+	switch {
+	case n == 0:
+		return DefaultReadLimit
+	case n < 0:
+		return -1
+	}
+	return n
 }
 
 // SendBatch writes several messages for the cost of about one: on a
@@ -133,7 +133,7 @@ func (p *peer) SendBatch(ms []wamp.Message) error {
 		return p.Send(ms[0])
 	case p.batched:
 		return p.sendBatchFrame(ms)
-	case p.corker == nil:
+	case p.server == nil:
 		for _, m := range ms {
 			if err := p.Send(m); err != nil {
 				return err
@@ -141,17 +141,17 @@ func (p *peer) SendBatch(ms []wamp.Message) error {
 		}
 		return nil
 	}
-	p.corker.cork()
+	p.server.cork()
 	for i, m := range ms {
 		if i == len(ms)-1 {
-			p.corker.flushWithNext()
+			p.server.flushWithNext()
 		}
 		if err := p.Send(m); err != nil {
-			p.corker.uncork()
+			p.server.uncork()
 			return err
 		}
 	}
-	if err := p.corker.uncork(); err != nil {
+	if err := p.server.uncork(); err != nil {
 		p.Close()
 		return fmt.Errorf("websocket: send: %w: %w", transport.ErrClosed, err)
 	}
@@ -267,6 +267,13 @@ func (p *peer) decode(data []byte) (wamp.Message, error) {
 // readError turns a failed read into the transport's errors and closes
 // the connection, which no failed read leaves usable.
 func (p *peer) readError(err error) error {
+	var refused *frameTooBigError
+	if errors.As(err, &refused) {
+		// coder/websocket never saw the frame: the close frame that
+		// reports it is this peer's to send.
+		p.closeWith(ws.StatusMessageTooBig, fmt.Sprintf("message of %d bytes over the limit of %d", refused.size, refused.limit))
+		return fmt.Errorf("websocket: recv: %w", refused)
+	}
 	p.Close()
 	if errors.Is(err, ws.ErrMessageTooBig) {
 		return fmt.Errorf("websocket: recv: %w: %w", transport.ErrMessageTooBig, err)
@@ -278,13 +285,19 @@ func (p *peer) readError(err error) error {
 // to answer it for at most about a second, then drops the connection. It
 // unblocks Send and Recv. Calls after the first return nil at once.
 func (p *peer) Close() error {
+	p.closeWith(ws.StatusNormalClosure, "")
+	return nil
+}
+
+// closeWith is Close with the status and reason of the close frame.
+func (p *peer) closeWith(code ws.StatusCode, reason string) {
 	if p.closing.Swap(true) {
-		return nil
+		return
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		p.conn.Close(ws.StatusNormalClosure, "")
+		p.conn.Close(code, reason)
 	}()
 	t := time.NewTimer(closeTimeout)
 	select {
@@ -295,7 +308,6 @@ func (p *peer) Close() error {
 	// Unless the handshake finished, this drops the connection, which
 	// also ends the goroutine above.
 	p.drop()
-	return nil
 }
 
 // Drop ends the connection at once, with no close frame: the other side
@@ -327,12 +339,17 @@ func (p *peer) Ping(ctx context.Context) error {
 // SetReadLimit sets the largest message, in bytes, that Recv accepts; a
 // negative n removes the limit. A larger frame makes Recv return an error
 // wrapping transport.ErrMessageTooBig and closes the connection with status
-// 1009. For a batched subprotocol the limit applies to the whole frame.
+// 1009. For a batched subprotocol the limit applies to the whole frame. On
+// the accepting side a frame whose header announces more than n bytes is
+// refused from its header, its payload never read.
 func (p *peer) SetReadLimit(n int64) {
 	if n < 0 {
 		n = -1
 	}
 	p.conn.SetReadLimit(n)
+	if p.server != nil {
+		p.server.setReadLimit(n)
+	}
 }
 
 // Info describes the connection.
