@@ -253,6 +253,38 @@ func TestOversizeMessageWhileTheClientWrites(t *testing.T) {
 	oversizeWhileWriting(t, s, ln, raw, srv, 4<<20)
 }
 
+func TestOversizeMessageOverTLS(t *testing.T) {
+	// Over TLS the lingering close half-closes with close_notify and reads
+	// through the TLS layer.
+	s := &server{peers: make(chan transport.Peer, 16)}
+	s.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := websocket.Accept(w, r, &websocket.AcceptOptions{ReadLimit: 64 << 10})
+		if err == nil {
+			s.peers <- p
+		}
+	}))
+	s.url = "wss" + strings.TrimPrefix(s.Server.URL, "https")
+	t.Cleanup(s.closeAll)
+	raw, _, err := cws.Dial(t.Context(), s.url, &cws.DialOptions{Subprotocols: []string{"wamp.2.json"}, HTTPClient: s.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.CloseNow()
+	srv := s.next(t)
+	serr := recvAsync(srv)
+	werr := make(chan error, 1)
+	go func() { werr <- raw.Write(t.Context(), cws.MessageText, padded(t, 4<<20)) }()
+	if _, _, err := raw.Read(t.Context()); cws.CloseStatus(err) != cws.StatusMessageTooBig {
+		t.Errorf("client read: %v, want 1009", err)
+	}
+	if err := <-serr; !errors.Is(err, transport.ErrMessageTooBig) {
+		t.Errorf("router Recv: %v, want ErrMessageTooBig", err)
+	}
+	if err := <-werr; err != nil {
+		t.Errorf("client write: %v", err)
+	}
+}
+
 func TestOversizeAfterSetReadLimit(t *testing.T) {
 	for _, c := range []struct {
 		name       string
