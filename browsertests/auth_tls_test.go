@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
 	"github.com/wampkit/wampkit/internal/testcert"
@@ -122,22 +120,7 @@ func certTab(t *testing.T, name string, ca *testcert.CA, cert *tls.Certificate, 
 
 	// The tab opens in the default browser context: the profile's content
 	// settings do not reach the off-the-record contexts of openTabs.
-	tb := &tab{t: t, name: name}
-	ctx, cancel := chromedp.NewContext(bctx, chromedp.WithListener(tb.listen))
-	tb.ctx = ctx
-	if err := chromedp.Do(ctx); err != nil {
-		cancel()
-		t.Fatalf("tab %s: %v", name, err)
-	}
-	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-		cancel()
-		t.Fatalf("tab %s: Log.enable: %v", name, err)
-	}
-	t.Cleanup(func() {
-		tb.check()
-		cancel()
-	})
-	return tb
+	return startTab(t, name, bctx)
 }
 
 // command runs name with args and fails the test with its output when it

@@ -53,32 +53,40 @@ func openTabs(t *testing.T, names ...string) []*tab {
 	tabs := make([]*tab, len(names))
 	var browserContextID cdp.BrowserContextID
 	for i, name := range names {
-		tb := &tab{t: t, name: name}
 		opt := chromedp.WithNewBrowserContext()
 		if i > 0 {
 			opt = chromedp.WithExistingBrowserContext(browserContextID)
 		}
-		ctx, cancel := chromedp.NewContext(bctx, opt, chromedp.WithListener(tb.listen))
-		tb.ctx = ctx
-		// The first run creates the target; its life is ctx's.
-		if err := chromedp.Do(ctx); err != nil {
-			cancel()
-			t.Fatalf("tab %s: %v", name, err)
-		}
-		if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-			cancel()
-			t.Fatalf("tab %s: Log.enable: %v", name, err)
-		}
+		tabs[i] = startTab(t, name, bctx, opt)
 		if i == 0 {
-			browserContextID = chromedp.FromContext(ctx).BrowserContextID
+			browserContextID = chromedp.FromContext(tabs[i].ctx).BrowserContextID
 		}
-		t.Cleanup(func() {
-			tb.check()
-			cancel()
-		})
-		tabs[i] = tb
 	}
 	return tabs
+}
+
+// startTab opens a tab named name in the browser of bctx (with opts, such
+// as its browser context) that records what the page logs; the test fails
+// at its end on an error the tab saw (see check).
+func startTab(t *testing.T, name string, bctx context.Context, opts ...chromedp.ContextOption) *tab {
+	t.Helper()
+	tb := &tab{t: t, name: name}
+	ctx, cancel := chromedp.NewContext(bctx, append(opts, chromedp.WithListener(tb.listen))...)
+	tb.ctx = ctx
+	// The first run creates the target; its life is ctx's.
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		t.Fatalf("tab %s: %v", name, err)
+	}
+	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
+		cancel()
+		t.Fatalf("tab %s: Log.enable: %v", name, err)
+	}
+	t.Cleanup(func() {
+		tb.check()
+		cancel()
+	})
+	return tb
 }
 
 // listen runs in the tab's event loop: it only records.
