@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,10 +51,19 @@ type group struct {
 
 // window is what the control group saw between two takes.
 type window struct {
-	calls int
-	errs  int
-	p99   time.Duration
-	err   error
+	calls   int
+	errs    int
+	samples []time.Duration // the latencies of the calls answered, sorted
+	err     error
+}
+
+// p99 is the 99th percentile of the window's latencies: with 500 calls,
+// the fifth slowest.
+func (w window) p99() time.Duration {
+	if len(w.samples) == 0 {
+		return 0
+	}
+	return w.samples[(len(w.samples)*99)/100]
 }
 
 // startGroup joins the callee and the 50 callers: WebSocket JSON and
@@ -167,12 +177,8 @@ func (c *group) take() window {
 	samples, errs, last := c.samples, c.errs, c.lastErr
 	c.samples, c.errs, c.lastErr = nil, 0, nil
 	c.mu.Unlock()
-	w := window{calls: len(samples) + errs, errs: errs, err: last}
-	if len(samples) > 0 {
-		slices.Sort(samples)
-		w.p99 = samples[(len(samples)*99)/100]
-	}
-	return w
+	slices.Sort(samples)
+	return window{calls: len(samples) + errs, errs: errs, samples: samples, err: last}
 }
 
 // baseline measures the control group alone for d.
@@ -195,22 +201,22 @@ func (c *control) aside(read func()) {
 	// Calls held up by the collections finish right after them.
 	time.Sleep(controlInterval)
 	w := c.take()
-	w.p99 = 0
+	w.samples = nil
 	c.kept = append(c.kept, w)
 }
 
-// merge adds up windows: their calls and errors, and the highest of their
-// p99s, which bounds the p99 of all their calls from above.
+// merge adds up windows: their calls, errors and latencies.
 func merge(ws ...window) window {
 	var m window
 	for _, w := range ws {
 		m.calls += w.calls
 		m.errs += w.errs
-		m.p99 = max(m.p99, w.p99)
+		m.samples = append(m.samples, w.samples...)
 		if m.err == nil {
 			m.err = w.err
 		}
 	}
+	slices.Sort(m.samples)
 	return m
 }
 
@@ -223,8 +229,8 @@ func (c *control) verdict(caseName string, base window, cpu func() string) row {
 	use := cpu()
 	w := merge(append(c.kept, c.take())...)
 	c.kept = nil
-	limit := max(2*base.p99, controlFloor)
-	fig := fmt.Sprintf("%d calls, %d errors, p99 %v (base %v)", w.calls, w.errs, w.p99.Round(10*time.Microsecond), base.p99.Round(10*time.Microsecond))
+	limit := max(2*base.p99(), controlFloor)
+	fig := fmt.Sprintf("%d calls, %d errors, p99 %v (base %v)", w.calls, w.errs, w.p99().Round(10*time.Microsecond), base.p99().Round(10*time.Microsecond))
 	if w.err != nil {
 		fig += "; " + w.err.Error()
 	}
@@ -234,7 +240,7 @@ func (c *control) verdict(caseName string, base window, cpu func() string) row {
 			w.errs == 0 && w.calls > 0}
 	}
 	return row{caseName, "others: " + fig, fmt.Sprintf("0 errors, p99 <= %v", limit.Round(10*time.Microsecond)),
-		w.errs == 0 && w.calls > 0 && w.p99 <= limit}
+		w.errs == 0 && w.calls > 0 && w.p99() <= limit}
 }
 
 func (c *group) stop() {
@@ -258,7 +264,7 @@ const roleControl = "serve-stress-control"
 
 // serveControl runs the control group until its stdin closes. It prints
 // "ready" once joined, and answers each line "take" with the window since
-// the last one: "window CALLS ERRORS P99-NANOSECONDS QUOTED-LAST-ERROR".
+// the last one, a line of JSON (windowReport).
 func serveControl(wsURL, lpURL string) int {
 	g, err := startGroup(wsURL, lpURL)
 	if err != nil {
@@ -268,18 +274,29 @@ func serveControl(wsURL, lpURL string) int {
 	defer g.stop()
 	fmt.Println("ready")
 	sc := bufio.NewScanner(os.Stdin)
+	enc := json.NewEncoder(os.Stdout)
 	for sc.Scan() {
 		if sc.Text() != "take" {
 			continue
 		}
 		w := g.take()
-		last := ""
+		rep := windowReport{Calls: w.calls, Errors: w.errs, Latencies: w.samples}
 		if w.err != nil {
-			last = w.err.Error()
+			rep.LastError = w.err.Error()
 		}
-		fmt.Printf("window %d %d %d %q\n", w.calls, w.errs, int64(w.p99), last)
+		if err := enc.Encode(rep); err != nil {
+			return 1
+		}
 	}
 	return 0
+}
+
+// windowReport is a window as the control group's child reports it.
+type windowReport struct {
+	Calls     int             `json:"calls"`
+	Errors    int             `json:"errors"`
+	Latencies []time.Duration `json:"latencies"` // in nanoseconds, sorted
+	LastError string          `json:"last_error,omitempty"`
 }
 
 // control is this process's end of the control group's child.
@@ -315,11 +332,13 @@ func startControl(r *router, short bool) (*control, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.cmd.Start(); err != nil {
+	if err := startProcess(c.cmd); err != nil {
 		return nil, fmt.Errorf("starting the control group: %w", err)
 	}
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		// A window of a minute holds 30,000 latencies.
+		sc.Buffer(nil, 4<<20)
 		for sc.Scan() {
 			c.lines <- sc.Text()
 		}
@@ -353,15 +372,13 @@ func (c *control) take() window {
 	if err != nil {
 		return window{errs: 1, err: err}
 	}
-	var w window
-	var p99 int64
-	var last string
-	if _, err := fmt.Sscanf(line, "window %d %d %d %q", &w.calls, &w.errs, &p99, &last); err != nil {
-		return window{errs: 1, err: fmt.Errorf("the control group said %q", line)}
+	var rep windowReport
+	if err := json.Unmarshal([]byte(line), &rep); err != nil {
+		return window{errs: 1, err: fmt.Errorf("the control group said %.100q: %w", line, err)}
 	}
-	w.p99 = time.Duration(p99)
-	if last != "" {
-		w.err = errors.New(last)
+	w := window{calls: rep.Calls, errs: rep.Errors, samples: rep.Latencies}
+	if rep.LastError != "" {
+		w.err = errors.New(rep.LastError)
 	}
 	return w
 }

@@ -59,7 +59,7 @@ func startRouter() (*router, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startProcess(cmd); err != nil {
 		return nil, fmt.Errorf("starting the router: %w", err)
 	}
 	r.stdin = stdin
