@@ -164,7 +164,7 @@ func (s stats) mem() uint64 { return s.heap + s.stacks }
 
 // terminate sends SIGTERM and waits for the "shutdown" line and the exit;
 // it returns the time from the signal to the exit and the router's own
-// report.
+// report of its shutdown.
 func (r *router) terminate(timeout time.Duration) (time.Duration, string, error) {
 	start := time.Now()
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -174,12 +174,18 @@ func (r *router) terminate(timeout time.Duration) (time.Duration, string, error)
 	if err != nil {
 		return 0, "", err
 	}
+	report := line
+	if nanos, outcome, ok := strings.Cut(strings.TrimPrefix(line, "shutdown "), " "); ok {
+		if n, err := strconv.ParseInt(nanos, 10, 64); err == nil {
+			report = fmt.Sprintf("Shutdown took %v and returned %s", time.Duration(n).Round(time.Millisecond), outcome)
+		}
+	}
 	select {
 	case <-r.done:
 	case <-time.After(timeout):
-		return 0, line, fmt.Errorf("the router did not exit within %v", timeout)
+		return 0, report, fmt.Errorf("the router did not exit within %v", timeout)
 	}
-	return time.Since(start), line, nil
+	return time.Since(start), report, nil
 }
 
 // stop asks the child to quit, and kills it after 5 s.
