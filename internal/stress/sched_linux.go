@@ -26,6 +26,9 @@ func idleHarness() error {
 	ready := make(chan int)
 	go spawn(ready)
 	keep := <-ready
+	// From now on children start from the spawner, also when a thread
+	// below cannot be changed: some may have been already.
+	spawning = true
 	// A thread made meanwhile by a thread not yet changed keeps the
 	// normal policy: go over the threads until none is left.
 	for range 10 {
@@ -57,8 +60,12 @@ func idleHarness() error {
 	return fmt.Errorf("threads kept appearing with the normal policy")
 }
 
-// spawns carries the child processes to start to the spawning thread.
-var spawns = make(chan spawnRequest)
+// spawns carries the child processes to start to the spawning thread,
+// which runs once spawning is set.
+var (
+	spawns   = make(chan spawnRequest)
+	spawning bool
+)
 
 type spawnRequest struct {
 	cmd  *exec.Cmd
@@ -79,7 +86,7 @@ func spawn(ready chan<- int) {
 // startProcess starts cmd with the normal scheduling policy, from the
 // spawning thread once idleHarness has run.
 func startProcess(cmd *exec.Cmd) error {
-	if !harnessIdle {
+	if !spawning {
 		return cmd.Start()
 	}
 	done := make(chan error, 1)
