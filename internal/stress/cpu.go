@@ -71,6 +71,39 @@ func cpuUse(a, b cpuSample) string {
 		return "CPU use unknown"
 	}
 	busy := 100 * float64(b.busy-a.busy) / float64(total)
-	cores := float64(time.Duration(b.router-a.router)*clockTick) / float64(wall)
-	return fmt.Sprintf("over these %.1fs the machine %.0f%% busy, the router %.2f cores", wall.Seconds(), busy, cores)
+	return fmt.Sprintf("over these %.1fs the machine %.0f%% busy, the router %.2f cores", wall.Seconds(), busy, routerCores(a, b))
+}
+
+// quietCores is the router's CPU use, in cores, below which it is taken
+// to serve the control group alone (which costs it about 0.15 cores).
+const quietCores = 0.25
+
+// waitQuiet waits until the router used less than quietCores over a fifth
+// of a second, or limit has passed. It reports whether the router got
+// quiet.
+func waitQuiet(routerPID int, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for {
+		a := sampleCPU(routerPID)
+		time.Sleep(200 * time.Millisecond)
+		b := sampleCPU(routerPID)
+		if !a.ok || !b.ok {
+			return false
+		}
+		if routerCores(a, b) < quietCores {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+// routerCores is how many cores the router used between two samples.
+func routerCores(a, b cpuSample) float64 {
+	wall := b.at.Sub(a.at)
+	if wall <= 0 {
+		return 0
+	}
+	return float64(time.Duration(b.router-a.router)*clockTick) / float64(wall)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -35,5 +36,36 @@ func TestSampleCPU(t *testing.T) {
 	b := sampleCPU(os.Getpid())
 	if !b.ok || b.router <= a.router || b.busy <= a.busy {
 		t.Errorf("after 100 ms of spinning: %+v -> %+v", a, b)
+	}
+}
+
+// TestWaitQuiet takes this process as the router: busy while goroutines
+// spin (four, so that it stays over a quarter of a core on a loaded
+// machine), quiet once they stop.
+func TestWaitQuiet(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		})
+	}
+	quietWhileSpinning := waitQuiet(os.Getpid(), 300*time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if quietWhileSpinning {
+		t.Error("waitQuiet reported quiet while goroutines spun")
+	}
+	if !waitQuiet(os.Getpid(), 5*time.Second) {
+		t.Error("waitQuiet did not report quiet once the spinning stopped")
 	}
 }
