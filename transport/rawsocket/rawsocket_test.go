@@ -539,33 +539,41 @@ func TestDialContext(t *testing.T) {
 }
 
 // TestPingAnswered: a PING is answered at once with a PONG that echoes its
-// payload, and the server's Recv goes on to the next message.
+// payload, whatever the serializer, and the server's Recv goes on to the
+// next message.
 func TestPingAnswered(t *testing.T) {
+	serializerIDs := map[string]byte{"json": 1, "msgpack": 2, "cbor": 3}
 	for _, network := range networks {
-		t.Run(network, func(t *testing.T) {
-			s := newServer(t, network, nil)
-			raw := s.raw(t)
-			handshake(t, raw, 0x7F, 0xF1, 0, 0)
-			srv := s.next(t)
-			got := make(chan wamp.Message, 1)
-			go func() {
-				m, _ := srv.Recv()
-				got <- m
-			}()
-			for _, payload := range [][]byte{[]byte("hello"), {}, {0, 0xff, 0x80}} {
-				raw.Write(frame(1, payload))
-				typ, echo := readFrame(t, raw)
-				if typ != 2 || string(echo) != string(payload) {
-					t.Errorf("PING % x: answer type %d payload % x, want PONG with the same payload", payload, typ, echo)
+		for _, c := range codec.All {
+			t.Run(network+"/"+c.Name(), func(t *testing.T) {
+				s := newServer(t, network, nil)
+				raw := s.raw(t)
+				handshake(t, raw, 0x7F, 0xF0|serializerIDs[c.Name()], 0, 0)
+				srv := s.next(t)
+				got := make(chan wamp.Message, 1)
+				go func() {
+					m, _ := srv.Recv()
+					got <- m
+				}()
+				for _, payload := range [][]byte{[]byte("hello"), {}, {0, 0xff, 0x80}} {
+					raw.Write(frame(1, payload))
+					typ, echo := readFrame(t, raw)
+					if typ != 2 || string(echo) != string(payload) {
+						t.Errorf("PING % x: answer type %d payload % x, want PONG with the same payload", payload, typ, echo)
+					}
 				}
-			}
-			// An unsolicited PONG is ignored.
-			raw.Write(frame(2, []byte("stray")))
-			raw.Write(frame(0, []byte(`[6,{},"wamp.close.normal"]`)))
-			if m := <-got; m == nil || m.Type() != wamp.TypeGoodbye {
-				t.Errorf("Recv after the pings: %v, want GOODBYE", m)
-			}
-		})
+				// An unsolicited PONG is ignored.
+				raw.Write(frame(2, []byte("stray")))
+				goodbye, err := c.Encode(nil, &wamp.Goodbye{Details: wamp.Dict{}, Reason: "wamp.close.normal"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw.Write(frame(0, goodbye))
+				if m := <-got; m == nil || m.Type() != wamp.TypeGoodbye {
+					t.Errorf("Recv after the pings: %v, want GOODBYE", m)
+				}
+			})
+		}
 	}
 }
 
