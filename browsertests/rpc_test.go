@@ -322,3 +322,35 @@ func TestPublishAcknowledge(t *testing.T) {
 	a.waitFor(`received.self.length === 1`)
 	a.expect(`return received.self;`, `[{"args":["me"],"kwargs":{}}]`)
 }
+
+// TestConnectOptions: connect's url and longpollUrl are the ones dialed
+// (an http URL becomes ws, a wrong path fails), and a serializer that the
+// default build leaves out (CBOR) or that does not exist is refused with
+// a message that says so.
+func TestConnectOptions(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	a := openTabs(t, "A")[0]
+	// The wrong paths below are the point of the test.
+	a.allowBrowserErrors(`WebSocket connection to 'ws://[^']+/nowhere' failed`, `status of 404 .*/nowhere/open`)
+	a.open(e.url("/test/harness.html"))
+	a.expect(`
+		const viaHTTP = await wampkit.connect({realm: 'realm1', url: location.origin + '/ws', transports: ['websocket']});
+		const lp = await wampkit.connect({realm: 'realm1', longpollUrl: location.origin + '/lp', transports: ['longpoll']});
+		await viaHTTP.register('com.test.inc', (args) => args[0] + 1);
+		const r = await lp.call('com.test.inc', [41]);
+		await lp.leave();
+		await viaHTTP.leave();
+		return [viaHTTP.transport, lp.transport, r.args];`,
+		`["websocket", "longpoll", [42]]`)
+	a.expect(`
+		const wrongWS = await wampkit.connect({realm: 'realm1', url: '/nowhere', transports: ['websocket']}).then(() => 'joined', (e) => e.message);
+		const wrongLP = await wampkit.connect({realm: 'realm1', longpollUrl: '/nowhere', transports: ['longpoll']}).then(() => 'joined', (e) => e.message);
+		return [wrongWS.startsWith('wampkit: unreachable: ws://') && wrongWS.includes('/nowhere: websocket: dial'),
+			wrongLP.startsWith('wampkit: unreachable: http://') && wrongLP.endsWith('/nowhere: longpoll: open: HTTP 404: 404 page not found')];`,
+		`[true, true]`)
+	a.expect(`
+		const cbor = await wampkit.connect({realm: 'realm1', serializer: 'cbor'}).then(() => 'joined', (e) => e.message);
+		const xml = await wampkit.connect({realm: 'realm1', serializer: 'xml'}).then(() => 'joined', (e) => e.message);
+		return [cbor, xml];`,
+		`["connect options: serializer \"cbor\" is not in this build of wamp.wasm (it has json, msgpack)", "connect options: serializer \"xml\": want json, msgpack or cbor"]`)
+}

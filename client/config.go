@@ -254,11 +254,7 @@ const minMessageSize = 512
 func (cfg *Config) validate(urls []string) error {
 	if cfg.Serializer != "" {
 		if _, ok := codec.ByName(cfg.Serializer); !ok {
-			names := make([]string, len(codec.All))
-			for i, c := range codec.All {
-				names[i] = c.Name()
-			}
-			return fmt.Errorf("client: serializer %q is not in this build (it has %s)", cfg.Serializer, strings.Join(names, ", "))
+			return fmt.Errorf("client: serializer %q is not in this build (it has %s)", cfg.Serializer, strings.Join(codec.Names(), ", "))
 		}
 	}
 	switch {

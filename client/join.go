@@ -115,11 +115,7 @@ func dial(ctx context.Context, rawURL string, cfg *Config) (transport.Peer, erro
 	}
 	c, ok := codec.ByName(cfg.Serializer)
 	if !ok {
-		names := make([]string, len(codec.All))
-		for i, c := range codec.All {
-			names[i] = c.Name()
-		}
-		return nil, fmt.Errorf("client: serializer %q is not in this build (it has %s)", cfg.Serializer, strings.Join(names, ", "))
+		return nil, fmt.Errorf("client: serializer %q is not in this build (it has %s)", cfg.Serializer, strings.Join(codec.Names(), ", "))
 	}
 	switch u.Scheme {
 	case "ws", "wss":

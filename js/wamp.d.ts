@@ -60,7 +60,7 @@ export interface ConnectOptions {
    * proxy that strips the upgrade). ['longpoll'] forces long-poll.
    */
   transports?: Array<'websocket' | 'longpoll'>;
-  /** Serializer on the wire. Default 'json'. */
+  /** Serializer on the wire. Default 'json'. 'cbor' needs a wamp.wasm built with CBOR: the default build rejects it. */
   serializer?: 'json' | 'msgpack' | 'cbor';
   /**
    * Default true: once joined, a session that loses its router (or that the

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/wampkit/wampkit/client"
@@ -437,6 +438,9 @@ func decodeConnectConfig(data []byte) (connectConfig, error) {
 	case "":
 		c.serializer = "json"
 	case "json", "msgpack", "cbor":
+		if _, ok := codec.ByName(c.serializer); !ok {
+			return connectConfig{}, fmt.Errorf("connect options: serializer %q is not in this build of wamp.wasm (it has %s)", c.serializer, strings.Join(codec.Names(), ", "))
+		}
 	default:
 		return connectConfig{}, fmt.Errorf("connect options: serializer %q: want json, msgpack or cbor", c.serializer)
 	}

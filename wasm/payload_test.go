@@ -271,14 +271,25 @@ func TestChallenge(t *testing.T) {
 
 func TestDecodeConnectConfig(t *testing.T) {
 	c, err := decodeConnectConfig([]byte(`{"realm":"realm1","url":"wss://h/ws","longpollUrl":"https://h/lp","challenge":true,
-		"authid":"joe","authmethods":["ticket"],"authextra":{"a":1},"serializer":"cbor","retry":false}`))
+		"authid":"joe","authmethods":["ticket"],"authextra":{"a":1},"serializer":"msgpack","retry":false}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := connectConfig{realm: "realm1", urls: []string{"wss://h/ws", "https://h/lp"}, serializer: "cbor", authID: "joe",
+	want := connectConfig{realm: "realm1", urls: []string{"wss://h/ws", "https://h/lp"}, serializer: "msgpack", authID: "joe",
 		authMethods: []string{"ticket"}, authExtra: wamp.Dict{"a": int64(1)}, challenge: true}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("config = %+v\nwant     %+v", c, want)
+	}
+
+	// CBOR is a serializer of the protocol that a build may leave out
+	// (the default wamp.wasm does: browsertests' TestConnectOptions).
+	c, err = decodeConnectConfig([]byte(`{"realm":"r","url":"ws://h/ws","transports":["websocket"],"serializer":"cbor"}`))
+	if _, inBuild := codec.ByName("cbor"); inBuild {
+		if err != nil || c.serializer != "cbor" {
+			t.Errorf("cbor in a build with CBOR: %+v, %v", c, err)
+		}
+	} else if err == nil || !strings.Contains(err.Error(), `serializer "cbor" is not in this build of wamp.wasm (it has json, msgpack)`) {
+		t.Errorf("cbor in a build without CBOR: %v", err)
 	}
 
 	c, err = decodeConnectConfig([]byte(`{"realm":"r","url":"ws://h/ws","longpollUrl":"http://h/lp","transports":["longpoll"]}`))

@@ -52,6 +52,16 @@ func ByName(name string) (Codec, bool) {
 	return nil, false
 }
 
+// Names lists the names of the codecs in this build, in order of
+// preference.
+func Names() []string {
+	names := make([]string, len(All))
+	for i, c := range All {
+		names[i] = c.Name()
+	}
+	return names
+}
+
 // BySubprotocol parses a subprotocol such as "wamp.2.msgpack.batched".
 func BySubprotocol(p string) (c Codec, batched bool, ok bool) {
 	name, found := strings.CutPrefix(p, "wamp.2.")
