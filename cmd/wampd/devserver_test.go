@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // wasmMagic begins every WebAssembly module.
@@ -132,4 +134,87 @@ func gunzip(t *testing.T, name string, data []byte) []byte {
 		t.Fatalf("%s: a broken gzip stream: %v", name, err)
 	}
 	return out
+}
+
+// TestDevFlagRebuilds: with --dev, wampd builds the browser client at
+// start and serves a new build, without a restart, once a source of it
+// changes. It runs in a copy of the module, whose js/wamp.js it edits.
+func TestDevFlagRebuilds(t *testing.T) {
+	src, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	copyModule(t, src, root)
+	t.Chdir(filepath.Join(root, "cmd", "wampd"))
+	addr, _ := startWampd(t, "--realm", "realm1", "--dev")
+	wampJS := func() []byte {
+		t.Helper()
+		res, err := http.Get("http://" + addr + "/wamp.js")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("GET /wamp.js: %d %v", res.StatusCode, err)
+		}
+		return body
+	}
+	const marker = "rebuilt-by-the-dev-flag"
+	if first := wampJS(); bytes.Contains(first, []byte(marker)) || !bytes.Contains(first, []byte("wamp.wasm")) {
+		t.Fatalf("the first build: %d bytes, not the client (or already changed)", len(first))
+	}
+	entry := filepath.Join(root, "js", "wamp.js")
+	text, err := os.ReadFile(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = append(text, "\nexport const devMarker = '"+marker+"';\n"...)
+	if err := os.WriteFile(entry, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Some file systems keep coarse modification times.
+	future := time.Now().Add(5 * time.Second)
+	if err := os.Chtimes(entry, future, future); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); !bytes.Contains(wampJS(), []byte(marker)); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("/wamp.js does not have the change a minute after it was made")
+		}
+	}
+}
+
+// copyModule copies the module at src to dst: its sources, without the
+// repository, npm packages, test data and build output.
+func copyModule(t *testing.T, src, dst string) {
+	t.Helper()
+	skipDirs := map[string]bool{".git": true, "node_modules": true, "testdata": true, "test-artifacts": true, "bin": true, "dist": true}
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if skipDirs[d.Name()] {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() || strings.HasSuffix(rel, ".test") || rel == "wampd" {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copying the module: %v", err)
+	}
 }
