@@ -354,3 +354,32 @@ func TestConnectOptions(t *testing.T) {
 		return [cbor, xml];`,
 		`["connect options: serializer \"cbor\" is not in this build of wamp.wasm (it has json, msgpack)", "connect options: serializer \"xml\": want json, msgpack or cbor"]`)
 }
+
+// TestWasmInstantiation: the client compiles wamp.wasm while it downloads
+// (WebAssembly.instantiateStreaming, which needs the application/wasm
+// type that the router serves), and falls back to instantiating the whole
+// download in a browser without it.
+func TestWasmInstantiation(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	a := openTabs(t, "A")[0]
+	count := `
+		const calls = {streaming: 0, whole: 0};
+		const streaming = WebAssembly.instantiateStreaming;
+		const whole = WebAssembly.instantiate;
+		if (streaming) WebAssembly.instantiateStreaming = (...args) => { calls.streaming++; return streaming(...args); };
+		WebAssembly.instantiate = (...args) => { calls.whole++; return whole(...args); };`
+	a.open(e.url("/test/harness.html"))
+	a.expect(count+`
+		const s = await wampkit.connect({realm: 'realm1'});
+		const r = await s.call('wamp.session.count');
+		await s.leave();
+		return [calls, r.args.length];`,
+		`[{"streaming":1,"whole":0}, 1]`)
+	a.open(e.url("/test/harness.html"))
+	a.expect(`delete WebAssembly.instantiateStreaming;`+count+`
+		const s = await wampkit.connect({realm: 'realm1'});
+		const r = await s.call('wamp.session.count');
+		await s.leave();
+		return [calls, r.args.length];`,
+		`[{"streaming":0,"whole":1}, 1]`)
+}
