@@ -3,6 +3,7 @@ package browsertests
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ func TestReconnect(t *testing.T) {
 				onclose: (reason, d) => lifecycle.push(['close', reason, d.willRetry])`, js(transport))), js(transport))
 			a.run(`
 				await S.register('com.test.greet', (args) => 'hello ' + args[0]);
+				await S.register('com.test.any.', (args, kwargs, details) => details.procedure, {match: 'prefix'});
 				await S.subscribe('com.test.news', collect('news'));
 				window.firstID = S.id;`)
 			goCall(t, e, "before the restart")
@@ -56,8 +58,10 @@ func TestReconnect(t *testing.T) {
 }
 
 // goCall joins the router as a native Go peer over WebSocket and msgpack,
-// calls the page's procedure com.test.greet and checks the result, then
-// publishes when to the page's topic com.test.news.
+// calls the page's procedures com.test.greet and, through its prefix
+// registration, com.test.any.<when> (registered again with its options
+// after a reconnect), and checks the results, then publishes when to the
+// page's topic com.test.news.
 func goCall(t *testing.T, e *env, when string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
@@ -73,6 +77,12 @@ func goCall(t *testing.T, e *env, when string) {
 	}
 	if len(r.Args) != 1 || r.Args[0] != "hello go" {
 		t.Errorf("%s: Go peer: result %v, want [hello go]", when, r.Args)
+	}
+	called := "com.test.any." + strings.ReplaceAll(when, " ", "_")
+	if r, err := s.Call(ctx, wamp.URI(called), nil, nil); err != nil {
+		t.Errorf("%s: Go peer: call %s (the page's prefix registration): %v", when, called, err)
+	} else if len(r.Args) != 1 || r.Args[0] != called {
+		t.Errorf("%s: Go peer: %s returned %v, want [%s]", when, called, r.Args, called)
 	}
 	if err := s.Publish(ctx, "com.test.news", wamp.List{when}, nil, client.Acknowledge()); err != nil {
 		t.Fatalf("%s: Go peer: publish: %v", when, err)
