@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/wampkit/wampkit/server"
 )
 
 // connectJS joins realm1 from a harness page as window.S with the given
@@ -382,4 +384,29 @@ func TestWasmInstantiation(t *testing.T) {
 		await s.leave();
 		return [calls, r.args.length];`,
 		`[{"streaming":0,"whole":1}, 1]`)
+}
+
+// TestMessageAboveRouterLimit: the page's client learns the router's
+// message limit from WELCOME: a call with arguments above it rejects at
+// once, and the session goes on (the router would have closed it: 1009
+// over WebSocket, 413 over long-poll). A result above it reaches the
+// caller as wamp.error.payload_size_exceeded.
+func TestMessageAboveRouterLimit(t *testing.T) {
+	for _, transport := range []string{"websocket", "longpoll"} {
+		t.Run(transport, func(t *testing.T) {
+			e := newEnv(t, envConfig{Router: &server.Config{Realms: []server.RealmConfig{{Name: realm}}, MaxMessageSize: 8 << 10}})
+			a := openTabs(t, "A")[0]
+			a.open(e.url("/test/harness.html"))
+			a.expect(connectJS(fmt.Sprintf(`transports: [%s]`, js(transport))), js(transport))
+			a.expect(`
+				const big = 'x'.repeat(8 << 10);
+				await S.register('com.test.echo', (args) => args[0]);
+				await S.register('com.test.big', () => big);
+				const refused = await S.call('com.test.echo', [big]).then(() => 'answered', (e) => e.message);
+				const after = (await S.call('com.test.echo', ['small'])).args[0];
+				const bigResult = await S.call('com.test.big').then(() => 'answered', (e) => e.uri);
+				return [refused.includes('above the 8192 bytes the other side accepts'), after, bigResult, S.isOpen];`,
+				`[true, "small", "wamp.error.payload_size_exceeded", true]`)
+		})
+	}
 }

@@ -178,6 +178,14 @@ func newLink(peer transport.Peer, w *wamp.Welcome, log Logger) *link {
 		done:        make(chan struct{}),
 	}
 	l.handlerCtx, l.cancel = context.WithCancel(context.Background())
+	// A message above the router's limit would cost the session (over
+	// WebSocket, a close 1009): the transport refuses it instead, and the
+	// request fails alone.
+	if limit, ok := wamp.AsInt(w.Details[wamp.MaxMessageSizeKey]); ok && limit > 0 {
+		if sl, ok := peer.(transport.SendLimiter); ok {
+			sl.SetSendLimit(limit)
+		}
+	}
 	return l
 }
 

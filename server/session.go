@@ -403,6 +403,12 @@ func (s *session) handshake() bool {
 	if s.authextra != nil {
 		details["authextra"] = s.authextra
 	}
+	if cfg.MaxMessageSize > 0 {
+		// An implementation-specific key (the spec's "_" prefix): a
+		// wampkit client refuses a bigger message itself instead of
+		// losing the session to it (transport.SendLimiter).
+		details[wamp.MaxMessageSizeKey] = cfg.MaxMessageSize
+	}
 	rlm.join(s, &wamp.Welcome{Session: s.id, Details: details})
 	return true
 }

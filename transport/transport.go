@@ -136,6 +136,16 @@ type ReadLimiter interface {
 	SetReadLimit(n int64)
 }
 
+// SendLimiter is implemented by peers that can be told the largest
+// message the other side accepts, such as the limit that a wampkit router
+// announces in WELCOME (Details "_max_message_size"). Send then refuses a
+// bigger message with a *SendTooBigError and the connection stays usable,
+// where the other side would have closed it.
+type SendLimiter interface {
+	// SetSendLimit sets the bound in bytes; n <= 0 removes it.
+	SetSendLimit(n int64)
+}
+
 // Pusher is implemented by peers that can hand each received message to a
 // function as it arrives, in place of Recv: in a browser, where messages
 // arrive through calls from JavaScript, this spares waking a goroutine

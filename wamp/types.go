@@ -17,3 +17,9 @@ type Dict = map[string]any
 
 // List is a WAMP list: positional arguments.
 type List = []any
+
+// MaxMessageSizeKey is the WELCOME.Details key in which a wampkit router
+// announces the largest message, in bytes, that it accepts from the
+// session. It is implementation-specific (the specification's "_"
+// prefix): other peers ignore it.
+const MaxMessageSizeKey = "_max_message_size"

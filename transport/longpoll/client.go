@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wampkit/wampkit/transport"
@@ -52,7 +53,8 @@ type clientConfig struct {
 }
 
 // client is the client end of a long-poll transport: one goroutine posts
-// what Send queued, another keeps one receive outstanding.
+// what Send queued, another keeps one receive outstanding. It implements
+// transport.Peer and transport.SendLimiter.
 type client struct {
 	url       string // base URL and transport id
 	codec     codec.Codec
@@ -62,6 +64,9 @@ type client struct {
 	post      postFunc
 	timeout   time.Duration
 	readLimit int64
+	// sendLimit is the router's largest message (SetSendLimit), 0 for
+	// none.
+	sendLimit atomic.Int64
 
 	ctx    context.Context // canceled when the client is finished
 	cancel context.CancelFunc
@@ -221,11 +226,22 @@ func (c *client) request(op string, body []byte) (int, []byte, error) {
 	return status, resp, nil
 }
 
+var _ transport.SendLimiter = (*client)(nil)
+
 // Send queues m for the sender; it waits while much is queued already.
 func (c *client) Send(m wamp.Message) error {
 	data, err := codec.Marshal(c.codec, m)
 	if err != nil {
 		return fmt.Errorf("longpoll: encoding %v: %w", codec.Unwrap(m).Type(), err)
+	}
+	if limit := c.sendLimit.Load(); limit > 0 {
+		size := len(data)
+		if c.batched {
+			size = len(codec.AppendBatch(nil, c.codec, data))
+		}
+		if int64(size) > limit {
+			return fmt.Errorf("longpoll: send: %w", &transport.SendTooBigError{Message: m, Size: size, Limit: int(limit)})
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -245,6 +261,11 @@ func (c *client) Send(m wamp.Message) error {
 	signal(c.outReady)
 	return nil
 }
+
+// SetSendLimit makes Send refuse a message whose request body would be
+// above n bytes, with a *transport.SendTooBigError; n <= 0 removes the
+// bound. Batches then stay under it too.
+func (c *client) SetSendLimit(n int64) { c.sendLimit.Store(n) }
 
 // Recv returns the next received message.
 func (c *client) Recv() (wamp.Message, error) {
@@ -398,8 +419,13 @@ func (c *client) takeLocked() []byte {
 	n := 1
 	body := c.out[0]
 	if c.batched {
+		bound := int64(maxBatch)
+		if limit := c.sendLimit.Load(); limit > 0 {
+			bound = min(bound, limit)
+		}
 		body = codec.AppendBatch(nil, c.codec, c.out[0])
-		for n < len(c.out) && len(body)+len(c.out[n]) < maxBatch {
+		// A message adds at most 4 octets of batch framing to its own.
+		for n < len(c.out) && int64(len(body)+len(c.out[n])+4) <= bound {
 			body = codec.AppendBatch(body, c.codec, c.out[n])
 			n++
 		}

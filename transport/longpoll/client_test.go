@@ -182,6 +182,45 @@ func TestClientSendTooBig(t *testing.T) {
 	}
 }
 
+// TestClientSendLimit: told the router's limit, the client refuses a
+// bigger message itself and stays usable, and on a batched protocol it
+// puts no more than the limit in one request: 20 messages of a third of
+// the limit, sent at once, reach a router that refuses bigger bodies.
+func TestClientSendLimit(t *testing.T) {
+	const limit = 1000
+	for _, proto := range []string{"wamp.2.json", "wamp.2.msgpack.batched"} {
+		t.Run(proto, func(t *testing.T) {
+			ts := newTestServer(t, &Config{ReadLimit: limit}).serve(t)
+			cp, err := Dial(t.Context(), ts.url, &DialOptions{Protocols: []string{proto}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cp.Close()
+			sp := ts.peer(t)
+			cp.(transport.SendLimiter).SetSendLimit(limit)
+			over := &wamp.Publish{Request: 1, Options: wamp.Dict{}, Topic: "t", Args: wamp.List{strings.Repeat("x", limit)}}
+			var tooBig *transport.SendTooBigError
+			if err := cp.Send(over); !errors.As(err, &tooBig) || tooBig.Message != over || tooBig.Limit != limit || tooBig.Size <= limit {
+				t.Fatalf("Send above the limit: %v, want a *transport.SendTooBigError for it", err)
+			}
+			for i := range 20 {
+				if err := cp.Send(&wamp.Publish{Request: wamp.ID(i + 2), Options: wamp.Dict{}, Topic: "t", Args: wamp.List{strings.Repeat("y", limit/3)}}); err != nil {
+					t.Fatalf("Send %d: %v", i, err)
+				}
+			}
+			for i := range 20 {
+				m, err := recvWithin(t, sp, 5*time.Second)
+				if err != nil {
+					t.Fatalf("router Recv %d: %v", i, err)
+				}
+				if p, ok := m.(*wamp.Publish); !ok || p.Request != wamp.ID(i+2) {
+					t.Fatalf("router Recv %d: %v", i, m)
+				}
+			}
+		})
+	}
+}
+
 func TestClientReadLimit(t *testing.T) {
 	ts := newTestServer(t, nil).serve(t)
 	cp, err := Dial(t.Context(), ts.url, &DialOptions{Protocols: []string{"wamp.2.json"}, ReadLimit: 100})

@@ -407,3 +407,31 @@ func TestSessionUnharmedByOversizeAttacks(t *testing.T) {
 		t.Errorf("%d attacks refused with 1009 in 10s, want 50", refused.Load())
 	}
 }
+
+// TestSendLimit: a dialing peer told the other side's limit sends a
+// message at the limit and refuses one a byte over it itself, with a
+// *transport.SendTooBigError, and the connection stays usable.
+func TestSendLimit(t *testing.T) {
+	const limit = 8 << 10
+	s := newServer(t, &websocket.AcceptOptions{ReadLimit: limit})
+	client, srv := connect(t, s, nil)
+	client.(transport.SendLimiter).SetSendLimit(limit)
+	send(t, client, bigCall(limit-callOverhead(t)))
+	if m := recv(t, srv).(*wamp.Call); len(m.Args[0].(string)) != limit-callOverhead(t) {
+		t.Errorf("got %d bytes of padding", len(m.Args[0].(string)))
+	}
+	over := bigCall(limit + 1 - callOverhead(t))
+	err := client.Send(over)
+	var tooBig *transport.SendTooBigError
+	if !errors.As(err, &tooBig) || tooBig.Message != over || tooBig.Size != limit+1 || tooBig.Limit != limit {
+		t.Fatalf("Send of limit+1 bytes: %v, want a *transport.SendTooBigError for it", err)
+	}
+	send(t, client, bigCall(10))
+	if m := recv(t, srv).(*wamp.Call); len(m.Args[0].(string)) != 10 {
+		t.Errorf("after the refusal: got %d bytes of padding, want 10", len(m.Args[0].(string)))
+	}
+	client.(transport.SendLimiter).SetSendLimit(0)
+	if err := client.Send(over); err != nil {
+		t.Errorf("Send with the bound removed: %v", err)
+	}
+}

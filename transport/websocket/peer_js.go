@@ -17,8 +17,8 @@ import (
 
 // peer is one end of a WAMP WebSocket connection in the browser, over
 // package wsjs. It behaves as the native peer in websocket.go does. It
-// implements transport.Peer, transport.BatchSender, transport.Pinger and
-// transport.ReadLimiter.
+// implements transport.Peer, transport.BatchSender, transport.Pinger,
+// transport.ReadLimiter and transport.SendLimiter.
 type peer struct {
 	conn    *wsjs.Conn
 	codec   codec.Codec
@@ -29,6 +29,9 @@ type peer struct {
 	ctx     context.Context
 	drop    func()
 	closing atomic.Bool
+	// sendLimit is the other side's largest message (SetSendLimit), 0
+	// for none.
+	sendLimit atomic.Int64
 
 	// pending holds the messages of a batched frame that Recv has not
 	// returned yet. Only the Recv goroutine touches it.
@@ -41,6 +44,7 @@ var (
 	_ transport.Pinger      = (*peer)(nil)
 	_ transport.ReadLimiter = (*peer)(nil)
 	_ transport.Pusher      = (*peer)(nil)
+	_ transport.SendLimiter = (*peer)(nil)
 )
 
 func newPeer(ctx context.Context, drop func(), conn *wsjs.Conn, c codec.Codec, batched bool, readLimit int64, remoteAddr string) *peer {
@@ -117,12 +121,19 @@ func (p *peer) send(ms []wamp.Message) error {
 			return err
 		}
 	}
+	if err := checkSendLimit(ms[0], len(data), p.sendLimit.Load()); err != nil {
+		return err
+	}
 	if err := p.conn.Write(p.codec.Binary(), data); err != nil {
 		p.Close()
 		return fmt.Errorf("websocket: send: %w: %w", transport.ErrClosed, err)
 	}
 	return nil
 }
+
+// SetSendLimit makes Send refuse a message whose frame would be above n
+// bytes, with a *transport.SendTooBigError; n <= 0 removes the bound.
+func (p *peer) SetSendLimit(n int64) { p.sendLimit.Store(n) }
 
 // encode returns the encoding of m, built in buf unless m is a
 // *codec.Prepared, whose cached encoding is shared with other peers and

@@ -20,7 +20,7 @@ import (
 
 // peer is one end of a WAMP WebSocket connection over coder/websocket
 // (peer_js.go holds the browser's). It implements transport.Peer,
-// transport.Pinger and transport.ReadLimiter.
+// transport.Pinger, transport.ReadLimiter and transport.SendLimiter.
 type peer struct {
 	conn    *ws.Conn
 	codec   codec.Codec
@@ -36,6 +36,9 @@ type peer struct {
 	ctx     context.Context
 	drop    func()
 	closing atomic.Bool
+	// sendLimit is the other side's largest message (SetSendLimit), 0
+	// for none.
+	sendLimit atomic.Int64
 
 	// server is the accepted connection under conn, on the accepting side
 	// only: it lets SendBatch write a batch of frames with one write(2),
@@ -52,6 +55,7 @@ var (
 	_ transport.Pinger      = (*peer)(nil)
 	_ transport.ReadLimiter = (*peer)(nil)
 	_ transport.Dropper     = (*peer)(nil)
+	_ transport.SendLimiter = (*peer)(nil)
 )
 
 func newPeer(ctx context.Context, drop func(), conn *ws.Conn, c codec.Codec, batched bool, readLimit int64, remoteAddr string) *peer {
@@ -105,12 +109,19 @@ func (p *peer) Send(m wamp.Message) error {
 		*batch = codec.AppendBatch((*batch)[:0], p.codec, data)
 		data = *batch
 	}
+	if err := checkSendLimit(m, len(data), p.sendLimit.Load()); err != nil {
+		return err
+	}
 	if err := p.conn.Write(p.ctx, p.frame, data); err != nil {
 		p.Close()
 		return fmt.Errorf("websocket: send: %w: %w", transport.ErrClosed, err)
 	}
 	return nil
 }
+
+// SetSendLimit makes Send refuse a message whose frame would be above n
+// bytes, with a *transport.SendTooBigError; n <= 0 removes the bound.
+func (p *peer) SetSendLimit(n int64) { p.sendLimit.Store(n) }
 
 // initialReadLimit is the read limit that the options' n stands for: zero
 // is DefaultReadLimit, a negative value no limit (-1).
@@ -183,6 +194,9 @@ func (p *peer) sendBatchFrame(ms []wamp.Message) error {
 			return fmt.Errorf("websocket: encode %v: %w", m.Type(), err)
 		}
 		*batch = codec.AppendBatch(*batch, p.codec, data)
+	}
+	if err := checkSendLimit(ms[0], len(*batch), p.sendLimit.Load()); err != nil {
+		return err
 	}
 	if err := p.conn.Write(p.ctx, p.frame, *batch); err != nil {
 		p.Close()
