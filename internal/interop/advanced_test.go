@@ -36,6 +36,12 @@ func (e *env) pubsubAdvanced(t *testing.T) { e.run(t, "pubsub_advanced.mjs") }
 // of its own (js/meta.mjs).
 func (e *env) meta(t *testing.T) { e.wait(t, e.startIn(t, "meta.mjs", metaRealm)) }
 
+// testamentsHistory: Autobahn|JS and wampy add and flush testaments, which
+// the router publishes when a session leaves or loses its connection, and
+// read realm1's event history with wamp.subscription.get_events
+// (js/testaments_history.mjs).
+func (e *env) testamentsHistory(t *testing.T) { e.run(t, "testaments_history.mjs") }
+
 // goAdvanced: the Go client as a roundrobin, prefix, progressive and
 // interruptible callee, as three callees sharing a registration with the
 // first, last and random policies, as a wildcard subscriber and as a

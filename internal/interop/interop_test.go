@@ -69,6 +69,7 @@ func TestAutobahn(t *testing.T) {
 				{"meta", env.meta},
 				{"go_advanced", env.goAdvanced},
 				{"go_admin", env.goAdmin},
+				{"testaments_history", env.testamentsHistory},
 			} {
 				t.Run(sc.name, func(t *testing.T) {
 					t.Parallel()
@@ -93,7 +94,7 @@ func startRouter(t *testing.T, ser string) *env {
 	t.Helper()
 	log := &routerLog{}
 	r, err := server.New(server.Config{
-		Realms: []server.RealmConfig{{Name: realm}, {Name: metaRealm}, {
+		Realms: []server.RealmConfig{{Name: realm, EventHistory: []server.EventHistoryConfig{{Topic: "com.example.history.", Match: wamp.MatchPrefix, Limit: 3}}}, {Name: metaRealm}, {
 			Name: adminRealm,
 			Auth: server.AuthConfig{Anonymous: &server.AnonymousAuth{}, Ticket: &server.TicketAuth{Principals: adminUsers}},
 		}},
