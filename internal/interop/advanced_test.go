@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"sync"
@@ -95,6 +96,29 @@ func (e *env) goAdvanced(t *testing.T) {
 			}
 		}
 		return &client.Result{Args: wamp.List{"end"}}, nil
+	})
+	// Progressive call invocations: the sum of every part's arguments and
+	// the number of parts.
+	register(t, gs, "com.example.goadv.sum", func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
+		var sum, parts int64
+		add := func(args wamp.List) {
+			parts++
+			for _, a := range args {
+				n, _ := wamp.AsInt(a)
+				sum += n
+			}
+		}
+		add(inv.Args)
+		for {
+			p, err := inv.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return &client.Result{Args: wamp.List{sum, parts}}, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			add(p.Args)
+		}
 	})
 	interrupts := make(chan *client.InterruptError, 2)
 	register(t, gs, "com.example.goadv.killme", func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {

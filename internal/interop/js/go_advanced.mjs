@@ -2,7 +2,8 @@
 //
 // Before this script starts, the Go test has registered
 // com.example.goadv.shared (roundrobin), com.example.goadv.prefix (prefix),
-// com.example.goadv.stream (progressive results) and
+// com.example.goadv.stream (progressive results), com.example.goadv.sum
+// (progressive call invocations: the sum of the parts and their number) and
 // com.example.goadv.killme (waits for INTERRUPT), subscribed to
 // com.example.goadv..event (wildcard), published two retained events to
 // com.example.goadv.retained.go, and had three Go sessions, go1 to go3 in
@@ -39,6 +40,15 @@ main('go_advanced', async () => {
   const wProgress = [];
   const wRes = await w.call('com.example.goadv.stream', [2], { progress_callback: (r) => wProgress.push(r.argsList[0]) });
   same([wRes.argsList, wProgress], [['end'], [1, 2]], 'Go stream: results to wampy');
+
+  // Progressive call invocations: wampy streams its arguments to the Go
+  // callee, from a session that announces the feature (see connectWampy).
+  const streamer = await connectWampy('streamer', undefined, null, { progressive_call_invocations: true });
+  const streamed = streamer.wampy.progressiveCall('com.example.goadv.sum', { argsList: [1] });
+  streamed.sendData({ argsList: [2, 3] });
+  streamed.sendData({ argsList: [4] }, { progress: false });
+  same((await streamed.result).argsList, [10, 3], 'wampy streams 3 parts to the Go callee: their sum and number');
+  await streamer.close();
   assert.equal(await ab.session.call('com.example.goadv.stream', [2]), 'end', 'Go stream without receive_progress');
 
   // Cancel in kill mode: the Go handler is interrupted and its answer ends

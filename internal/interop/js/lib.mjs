@@ -327,7 +327,13 @@ export class WampyPeer {
 // wampy needs its WebSocket class in Node.js: the ws package, through its
 // ws option. Its error hook and any close not asked for by WampyPeer.close
 // or WampyPeer.expectClose fail the scenario.
-export async function connectWampy(name, ser = serializer, login = null) {
+//
+// callerFeatures adds features to the caller role that wampy announces in
+// HELLO. wampy 8.0.2 offers progressiveCall but does not announce
+// progressive_call_invocations, which the specification requires of a
+// caller that sends CALL with progress (a router MUST abort the session
+// otherwise, and ours does); a scenario that streams announces it here.
+export async function connectWampy(name, ser = serializer, login = null, callerFeatures = {}) {
   let peer = null;
   const onReceive = (msg) => {
     if (peer !== null && msg[0] === GOODBYE) peer.goodbye = msg;
@@ -345,6 +351,7 @@ export async function connectWampy(name, ser = serializer, login = null) {
       else peer._resolveClosed();
     },
   });
+  Object.assign(wampy._wamp_features.roles.caller.features, callerFeatures);
   const details = await wampy.connect();
   peer = new WampyPeer(name, wampy, details);
   return peer;
