@@ -37,10 +37,25 @@ type authRequest struct {
 	authextra wamp.Dict // HELLO.Details.authextra, possibly nil
 	session   wamp.ID   // the ID that WELCOME will carry
 	secure    bool      // the connection is TLS, loopback or in-process
-	details   wamp.Dict // the session's details for dynamic authenticators
+	method    string    // the method being tried
+	// transport describes the connection (session.transportInfo), for
+	// details.
+	transport func() wamp.Dict
 	// tlsSubject and tlsFingerprint name the verified TLS client
 	// certificate (transport.Info), "" when there is none.
 	tlsSubject, tlsFingerprint string
+}
+
+// details is the session's details that a dynamic authenticator gets.
+// Only those need them: they are made on demand.
+func (req *authRequest) details() wamp.Dict {
+	return wamp.Dict{
+		"session":    int64(req.session),
+		"authid":     req.authid,
+		"authmethod": req.method,
+		"authextra":  req.authextra,
+		"transport":  req.transport(),
+	}
 }
 
 // identity is the outcome of a successful authentication.
@@ -214,14 +229,8 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 		return false
 	}
 	req := &authRequest{realm: rlm.name, authid: authid, authextra: authextra, session: s.id, secure: s.secure,
+		method: method, transport: s.transportInfo,
 		tlsSubject: info.TLSClientSubject, tlsFingerprint: info.TLSClientFingerprint}
-	req.details = wamp.Dict{
-		"session":    int64(s.id),
-		"authid":     authid,
-		"authmethod": method,
-		"authextra":  authextra,
-		"transport":  s.info()["transport"],
-	}
 	limits := s.router.authLimits
 	addrKey, idKey := addressKey(info.RemoteAddr), string(rlm.name)+"\x00"+authid
 	if method == methodCryptosign && authid == "" {

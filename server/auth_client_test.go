@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -130,8 +131,16 @@ func dynamicRouter(t *testing.T) (*Router, *authBackend) {
 	}
 	reg("com.auth.ticket", func(inv *client.Invocation) (any, error) {
 		realm, authid := inv.Args[0], inv.Args[1]
-		ticket := inv.Args[2].(wamp.Dict)["ticket"]
+		details := inv.Args[2].(wamp.Dict)
+		ticket := details["ticket"]
+		// The session's details come with the ticket: frank is admitted
+		// only when they are all there.
+		transport, _ := details["transport"].(wamp.Dict)
+		session, _ := wamp.AsInt(details["session"])
+		complete := details["authid"] == authid && details["authmethod"] == "ticket" && session > 0 && transport["type"] != nil
 		switch {
+		case realm == "app" && authid == "frank" && ticket == "sesame" && !complete:
+			return nil, wamp.NewError("com.auth.incomplete_details", fmt.Sprint(details))
 		case realm == "app" && authid == "frank" && ticket == "sesame":
 			return wamp.Dict{"role": "user", "extra": wamp.Dict{"greeting": "hi frank"}}, nil
 		case authid == "gina" && ticket == "guest":

@@ -52,7 +52,7 @@ func (a *cryptosignAuth) hello(ctx context.Context, req *authRequest) (*identity
 	known, why := false, fmt.Sprintf("public key %s is not authorized for authid %q", pkHex, req.authid)
 	if a.cfg.Authenticator != "" {
 		id.authprovider = "dynamic"
-		p, err := a.r.callAuthenticator(ctx, a.cfg.AuthenticatorRealm, a.cfg.Authenticator, req, req.details)
+		p, err := a.r.callAuthenticator(ctx, a.cfg.AuthenticatorRealm, a.cfg.Authenticator, req, req.details())
 		if e, ok := errors.AsType[*authError](err); ok && e.guess {
 			why = e.why
 		} else if err != nil {

@@ -167,7 +167,7 @@ func (a *ticketAuth) static(req *authRequest, ticket string) (*identity, error) 
 
 func (a *ticketAuth) dynamic(ctx context.Context, req *authRequest, ticket string) (*identity, error) {
 	details := wamp.Dict{"ticket": ticket}
-	for k, v := range req.details {
+	for k, v := range req.details() {
 		details[k] = v
 	}
 	p, err := a.r.callAuthenticator(ctx, a.cfg.AuthenticatorRealm, a.cfg.Authenticator, req, details)

@@ -121,7 +121,7 @@ func (a *craAuth) hello(ctx context.Context, req *authRequest) (*identity, *chal
 	why := fmt.Sprintf("no wampcra user %q", req.authid)
 	if a.cfg.Authenticator != "" {
 		id.authprovider = "dynamic"
-		p, err := a.r.callAuthenticator(ctx, a.cfg.AuthenticatorRealm, a.cfg.Authenticator, req, req.details)
+		p, err := a.r.callAuthenticator(ctx, a.cfg.AuthenticatorRealm, a.cfg.Authenticator, req, req.details())
 		if e, ok := errors.AsType[*authError](err); ok && e.guess {
 			known, why = false, e.why
 		} else if err != nil {

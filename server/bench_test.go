@@ -97,3 +97,30 @@ func benchRoutedCall(b *testing.B, connect func() transport.Peer) {
 		}
 	}
 }
+
+// BenchmarkJoinLeave measures a session's life with nothing in it, in
+// process: HELLO → WELCOME, then GOODBYE answered by GOODBYE. Its
+// allocs/op are what every connection costs the router beyond its
+// transport, the figure behind the join rate and connection churn.
+func BenchmarkJoinLeave(b *testing.B) {
+	r, _ := startRouter(b, server.Config{})
+	roles := wamp.Dict{"caller": wamp.Dict{}, "callee": wamp.Dict{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		c, s := local.Pair()
+		go r.Serve(s)
+		if err := c.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": roles}}); err != nil {
+			b.Fatal(err)
+		}
+		if m, err := c.Recv(); err != nil || m.Type() != wamp.TypeWelcome {
+			b.Fatalf("join: got %v, %v; want WELCOME", m, err)
+		}
+		if err := c.Send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: "wamp.close.normal"}); err != nil {
+			b.Fatal(err)
+		}
+		if m, err := c.Recv(); err != nil || m.Type() != wamp.TypeGoodbye {
+			b.Fatalf("leave: got %v, %v; want GOODBYE", m, err)
+		}
+		c.Close()
+	}
+}

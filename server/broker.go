@@ -214,9 +214,32 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 	}
 }
 
-// publishMeta publishes a meta event of the router.
-func (b *broker) publishMeta(topic wamp.URI, args ...any) {
-	b.route(&publication{id: wamp.GlobalID(), topic: topic, args: args, at: time.Now()})
+// publishMeta publishes a meta event of the router, whose arguments args
+// makes only when the event goes somewhere: most realms have no meta
+// subscriber, and every join, leave, subscription and registration would
+// otherwise build its details for nobody.
+func (b *broker) publishMeta(topic wamp.URI, args func() wamp.List) {
+	if !b.wanted(topic) {
+		return
+	}
+	b.route(&publication{id: wamp.GlobalID(), topic: topic, args: args(), at: time.Now()})
+}
+
+// wanted reports whether a publication to topic would go anywhere: to a
+// subscription, or into the event history. A subscription made meanwhile
+// is as if made a moment later.
+func (b *broker) wanted(topic wamp.URI) bool {
+	if b.history != nil && b.history.limitFor(topic) > 0 {
+		return true
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if len(b.subs.prefix) == 0 && b.subs.nWild == 0 {
+		return b.subs.exact[topic] != nil
+	}
+	found := false
+	b.subs.matches(topic, func(*subscription) { found = true })
+	return found
 }
 
 // route delivers, retains and keeps a publication.
@@ -349,10 +372,10 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 
 	if !reserved(sub.topic) {
 		if created {
-			b.publishMeta("wamp.subscription.on_create", int64(s.id), sub.info())
+			b.publishMeta("wamp.subscription.on_create", func() wamp.List { return wamp.List{int64(s.id), sub.info()} })
 		}
 		if !already {
-			b.publishMeta("wamp.subscription.on_subscribe", int64(s.id), int64(sub.id))
+			b.publishMeta("wamp.subscription.on_subscribe", func() wamp.List { return wamp.List{int64(s.id), int64(sub.id)} })
 		}
 	}
 }
@@ -440,9 +463,9 @@ func (b *broker) detached(s *session, sub *subscription, deleted bool) {
 	if reserved(sub.topic) {
 		return
 	}
-	b.publishMeta("wamp.subscription.on_unsubscribe", int64(s.id), int64(sub.id))
+	b.publishMeta("wamp.subscription.on_unsubscribe", func() wamp.List { return wamp.List{int64(s.id), int64(sub.id)} })
 	if deleted {
-		b.publishMeta("wamp.subscription.on_delete", int64(s.id), int64(sub.id))
+		b.publishMeta("wamp.subscription.on_delete", func() wamp.List { return wamp.List{int64(s.id), int64(sub.id)} })
 	}
 }
 

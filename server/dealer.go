@@ -149,9 +149,9 @@ func (d *dealer) register(s *session, m *wamp.Register) {
 
 	s.send(&wamp.Registered{Request: m.Request, Registration: reg.id})
 	if !exists {
-		d.realm.broker.publishMeta("wamp.registration.on_create", int64(s.id), reg.info())
+		d.realm.broker.publishMeta("wamp.registration.on_create", func() wamp.List { return wamp.List{int64(s.id), reg.info()} })
 	}
-	d.realm.broker.publishMeta("wamp.registration.on_register", int64(s.id), int64(reg.id))
+	d.realm.broker.publishMeta("wamp.registration.on_register", func() wamp.List { return wamp.List{int64(s.id), int64(reg.id)} })
 }
 
 // info is the registration's RegistrationDetails in the meta API.
@@ -202,9 +202,9 @@ func (d *dealer) detach(s *session, reg *registration) (deleted bool) {
 
 // detached publishes the meta events of a detach, once d.mu is released.
 func (d *dealer) detached(s *session, reg *registration, deleted bool) {
-	d.realm.broker.publishMeta("wamp.registration.on_unregister", int64(s.id), int64(reg.id))
+	d.realm.broker.publishMeta("wamp.registration.on_unregister", func() wamp.List { return wamp.List{int64(s.id), int64(reg.id)} })
 	if deleted {
-		d.realm.broker.publishMeta("wamp.registration.on_delete", int64(s.id), int64(reg.id))
+		d.realm.broker.publishMeta("wamp.registration.on_delete", func() wamp.List { return wamp.List{int64(s.id), int64(reg.id)} })
 	}
 }
 
@@ -616,7 +616,7 @@ func (d *dealer) progressiveYield(callee *session, m *wamp.Yield) {
 		return
 	}
 	if !inv.receiveProgress {
-		callee.logger().Debug("dropping a progressive YIELD: the caller did not ask for progressive results", "invocation", uint64(m.Request))
+		callee.debug("dropping a progressive YIELD: the caller did not ask for progressive results", "invocation", uint64(m.Request))
 		return
 	}
 	c := inv.caller

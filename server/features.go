@@ -1,10 +1,15 @@
 package server
 
-import "github.com/wampkit/wampkit/wamp"
+import (
+	"sync"
+
+	"github.com/wampkit/wampkit/wamp"
+)
 
 // routerRoles is WELCOME.Details.roles: the roles of the router and exactly
-// the features it implements.
-func routerRoles() wamp.Dict {
+// the features it implements. It is made once and shared by every WELCOME
+// (and, over transport/local, handed to the client as is): read only.
+var routerRoles = sync.OnceValue(func() wamp.Dict {
 	return wamp.Dict{
 		"broker": wamp.Dict{"features": wamp.Dict{
 			"publisher_identification":      true,
@@ -33,7 +38,7 @@ func routerRoles() wamp.Dict {
 			"testament_meta_api":           true,
 		}},
 	}
-}
+})
 
 // clientFeature reports whether the client announced a feature for a role
 // in HELLO.Details.roles.<role>.features.

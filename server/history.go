@@ -39,15 +39,20 @@ func newEventHistory(rules []EventHistoryConfig, maxTopics int) *eventHistory {
 	return &eventHistory{rules: slices.Clone(rules), topics: newLRU[wamp.URI, *topicHistory](maxTopics)}
 }
 
-// add keeps pub if a rule covers its topic.
-func (h *eventHistory) add(pub *publication) {
-	limit := 0
+// limitFor returns the limit of the first rule that covers topic, or 0
+// when none does.
+func (h *eventHistory) limitFor(topic wamp.URI) int {
 	for _, r := range h.rules {
-		if patternMatches(r.Topic, r.Match, pub.topic) {
-			limit = r.Limit
-			break
+		if patternMatches(r.Topic, r.Match, topic) {
+			return r.Limit
 		}
 	}
+	return 0
+}
+
+// add keeps pub if a rule covers its topic.
+func (h *eventHistory) add(pub *publication) {
+	limit := h.limitFor(pub.topic)
 	if limit == 0 {
 		return
 	}

@@ -57,6 +57,36 @@ func TestSessionMetaEvents(t *testing.T) {
 	watcher.sync()
 }
 
+// TestMetaEventsWhereverWanted: the router makes a meta event only when
+// it goes somewhere, and that includes a pattern subscription and an event
+// history rule that covers it with no subscriber at all.
+func TestMetaEventsWhereverWanted(t *testing.T) {
+	r := newTestRouter(t, Config{Realms: []RealmConfig{{Name: "realm1",
+		EventHistory: []EventHistoryConfig{{Topic: "wamp.session.on_leave", Limit: 5}}}}})
+	watcher := join(t, r)
+	sessionEvents := watcher.subscribe("wamp.session.", wamp.Dict{"match": "prefix"})
+	c := join(t, r)
+	ev := expect[*wamp.Event](watcher)
+	if ev.Subscription != sessionEvents || ev.Details["topic"] != "wamp.session.on_join" || ev.Args[0].(wamp.Dict)["session"] != id64(c.id) {
+		t.Fatalf("on_join to a prefix subscription: %+v", ev)
+	}
+	watcher.send(&wamp.Unsubscribe{Request: watcher.req.Next(), Subscription: sessionEvents})
+	expect[*wamp.Unsubscribed](watcher)
+
+	// Nobody subscribes to on_leave now, but the history keeps it.
+	c.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrCloseRealm})
+	expect[*wamp.Goodbye](c)
+	reader := join(t, r)
+	sub := reader.subscribe("wamp.session.on_leave", nil)
+	req := reader.req.Next()
+	reader.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "wamp.subscription.get_events", Args: wamp.List{id64(sub)}})
+	res := expect[*wamp.Result](reader)
+	events, _ := res.Args[0].(wamp.List)
+	if res.Request != req || len(events) != 1 || events[0].(wamp.Dict)["args"].(wamp.List)[0] != id64(c.id) {
+		t.Fatalf("kept on_leave events: %+v", res)
+	}
+}
+
 func TestSessionMetaProcedures(t *testing.T) {
 	r := newTestRouter(t, Config{})
 	admin, a, b := join(t, r), join(t, r), join(t, r)

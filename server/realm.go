@@ -56,8 +56,8 @@ func (r *realm) join(s *session, welcome *wamp.Welcome) {
 	s.send(welcome)
 	s.stateMu.Unlock()
 	r.mu.Unlock()
-	s.logger().Debug("session joined")
-	r.broker.publishMeta("wamp.session.on_join", s.info())
+	s.debug("session joined")
+	r.broker.publishMeta("wamp.session.on_join", func() wamp.List { return wamp.List{s.info()} })
 }
 
 // leave removes everything the session held: subscriptions, registrations,
@@ -71,9 +71,9 @@ func (r *realm) leave(s *session) {
 	r.dealer.removeSession(s)
 	if !s.quiet.Load() {
 		r.publishTestaments(s)
-		r.broker.publishMeta("wamp.session.on_leave", int64(s.id), s.authid, s.authrole)
+		r.broker.publishMeta("wamp.session.on_leave", func() wamp.List { return wamp.List{int64(s.id), s.authid, s.authrole} })
 	}
-	s.logger().Debug("session left")
+	s.debug("session left")
 }
 
 // session returns the realm's session id, or nil.
@@ -88,6 +88,23 @@ func (r *realm) strict() bool { return r.router.cfg.StrictURIs }
 
 // info is the session's details in the session meta API.
 func (s *session) info() wamp.Dict {
+	d := wamp.Dict{
+		"session":      int64(s.id),
+		"authid":       s.authid,
+		"authrole":     s.authrole,
+		"authmethod":   s.authmethod,
+		"authprovider": s.authprovider,
+		"transport":    s.transportInfo(),
+	}
+	if s.authextra != nil {
+		d["authextra"] = s.authextra
+	}
+	return d
+}
+
+// transportInfo describes the session's connection, as its details and
+// those a dynamic authenticator gets carry it.
+func (s *session) transportInfo() wamp.Dict {
 	t := s.peer.Info()
 	transport := wamp.Dict{"type": t.Transport}
 	if t.Serializer != "" {
@@ -99,16 +116,5 @@ func (s *session) info() wamp.Dict {
 	if t.RemoteAddr != "" {
 		transport["peer"] = t.RemoteAddr
 	}
-	d := wamp.Dict{
-		"session":      int64(s.id),
-		"authid":       s.authid,
-		"authrole":     s.authrole,
-		"authmethod":   s.authmethod,
-		"authprovider": s.authprovider,
-		"transport":    transport,
-	}
-	if s.authextra != nil {
-		d["authextra"] = s.authextra
-	}
-	return d
+	return transport
 }

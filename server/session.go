@@ -90,6 +90,15 @@ func newSession(r *Router, peer transport.Peer) *session {
 	return s
 }
 
+// debug logs at the debug level through logger, which it builds only when
+// that level is on: a join and a leave log at it, and logger's attributes
+// cost allocations that a router at info level would pay on each.
+func (s *session) debug(msg string, args ...any) {
+	if s.router.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		s.logger().Debug(msg, args...)
+	}
+}
+
 func (s *session) logger() *slog.Logger {
 	info := s.peer.Info()
 	l := s.router.cfg.Logger.With("transport", info.Transport, "remote", info.RemoteAddr)
