@@ -99,7 +99,7 @@ type Invocation struct {
 	parts    []*Part       // later parts not yet taken by Next
 	more     bool          // parts are still to come
 	answered bool          // the handler returned
-	wake     chan struct{} // capacity 1: a part arrived
+	wake     chan struct{} // capacity 1: a part arrived; nil unless progressive
 }
 
 // Part is a later part of a progressive call invocation.
@@ -687,7 +687,10 @@ func (s *Session) invoke(l *link, m *wamp.Invocation) bool {
 		return true
 	}
 	inv := &Invocation{Args: m.Args, Kwargs: m.Kwargs, Details: m.Details, s: s, l: l, id: m.Request,
-		procedure: reg.procedure, more: more, wake: make(chan struct{}, 1)}
+		procedure: reg.procedure, more: more}
+	if more {
+		inv.wake = make(chan struct{}, 1) // later parts will come
+	}
 	inv.ctx, inv.interrupt = context.WithCancelCause(l.handlerCtx)
 	l.invocations[m.Request] = inv
 	s.mu.Unlock()
