@@ -62,7 +62,7 @@ func TestSessionMetaEvents(t *testing.T) {
 // history rule that covers it with no subscriber at all.
 func TestMetaEventsWhereverWanted(t *testing.T) {
 	r := newTestRouter(t, Config{Realms: []RealmConfig{{Name: "realm1",
-		EventHistory: []EventHistoryConfig{{Topic: "wamp.session.on_leave", Limit: 5}}}}})
+		EventHistory: []EventHistoryConfig{{Topic: "wamp.registration.on_register", Limit: 5}}}}})
 	watcher := join(t, r)
 	sessionEvents := watcher.subscribe("wamp.session.", wamp.Dict{"match": "prefix"})
 	c := join(t, r)
@@ -70,20 +70,21 @@ func TestMetaEventsWhereverWanted(t *testing.T) {
 	if ev.Subscription != sessionEvents || ev.Details["topic"] != "wamp.session.on_join" || ev.Args[0].(wamp.Dict)["session"] != id64(c.id) {
 		t.Fatalf("on_join to a prefix subscription: %+v", ev)
 	}
-	watcher.send(&wamp.Unsubscribe{Request: watcher.req.Next(), Subscription: sessionEvents})
-	expect[*wamp.Unsubscribed](watcher)
 
-	// Nobody subscribes to on_leave now, but the history keeps it.
-	c.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrCloseRealm})
-	expect[*wamp.Goodbye](c)
-	reader := join(t, r)
-	sub := reader.subscribe("wamp.session.on_leave", nil)
-	req := reader.req.Next()
-	reader.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "wamp.subscription.get_events", Args: wamp.List{id64(sub)}})
-	res := expect[*wamp.Result](reader)
+	// Nobody subscribes to on_register, but the history keeps it. The
+	// router publishes it after REGISTERED, on the session's reader: once
+	// the session's next call is answered, it is out.
+	reg := c.register("com.example.kept", nil)
+	req := c.req.Next()
+	c.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "wamp.session.count"})
+	expect[*wamp.Result](c)
+	sub := watcher.subscribe("wamp.registration.on_register", nil)
+	req = watcher.req.Next()
+	watcher.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "wamp.subscription.get_events", Args: wamp.List{id64(sub)}})
+	res := expect[*wamp.Result](watcher)
 	events, _ := res.Args[0].(wamp.List)
-	if res.Request != req || len(events) != 1 || events[0].(wamp.Dict)["args"].(wamp.List)[0] != id64(c.id) {
-		t.Fatalf("kept on_leave events: %+v", res)
+	if res.Request != req || len(events) != 1 || !slices.Equal(events[0].(wamp.Dict)["args"].(wamp.List), wamp.List{id64(c.id), id64(reg)}) {
+		t.Fatalf("kept on_register events: %+v", res)
 	}
 }
 
