@@ -237,7 +237,7 @@ func (c *client) Send(m wamp.Message) error {
 	if limit := c.sendLimit.Load(); limit > 0 {
 		size := len(data)
 		if c.batched {
-			size = len(codec.AppendBatch(nil, c.codec, data))
+			size += codec.BatchFraming(c.codec)
 		}
 		if int64(size) > limit {
 			return fmt.Errorf("longpoll: send: %w", &transport.SendTooBigError{Message: m, Size: size, Limit: int(limit)})
@@ -424,8 +424,7 @@ func (c *client) takeLocked() []byte {
 			bound = min(bound, limit)
 		}
 		body = codec.AppendBatch(nil, c.codec, c.out[0])
-		// A message adds at most 4 octets of batch framing to its own.
-		for n < len(c.out) && int64(len(body)+len(c.out[n])+4) <= bound {
+		for n < len(c.out) && int64(len(body)+len(c.out[n])+codec.BatchFraming(c.codec)) <= bound {
 			body = codec.AppendBatch(body, c.codec, c.out[n])
 			n++
 		}

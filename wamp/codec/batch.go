@@ -25,6 +25,15 @@ func AppendBatch(dst []byte, c Codec, encoded []byte) []byte {
 	return append(dst, encoded...)
 }
 
+// BatchFraming is how many octets AppendBatch adds to a message of codec
+// c: the JSON terminator, or a binary message's length.
+func BatchFraming(c Codec) int {
+	if !c.Binary() {
+		return 1
+	}
+	return 4
+}
+
 // SplitBatch splits a batch that AppendBatch built into its encoded
 // messages, which alias data. No message at all is an empty batch. A JSON
 // message without its 0x1E terminator, a binary length beyond the data

@@ -60,6 +60,9 @@ func TestBatchFraming(t *testing.T) {
 		}
 	}
 	for _, c := range All {
+		if added := len(AppendBatch(nil, c, []byte("[1]"))) - 3; BatchFraming(c) != added {
+			t.Errorf("%s: BatchFraming = %d, AppendBatch adds %d", c.Name(), BatchFraming(c), added)
+		}
 		parts, err := SplitBatch(c, nil)
 		if err != nil || len(parts) != 0 {
 			t.Errorf("%s: SplitBatch(empty) = %q, %v", c.Name(), parts, err)
