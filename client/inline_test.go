@@ -169,3 +169,83 @@ func TestHandlerWatchStopsWhenIdle(t *testing.T) {
 		}
 	}
 }
+
+// A procedure whose handlers are slow runs them on goroutines of their
+// own, side by side; once they are fast again, they run on the reading
+// goroutine again.
+func TestSlowProcedureRunsApart(t *testing.T) {
+	s, r := join(t, nil)
+	const together = 8
+	var mode atomic.Int32 // 0 fast, 1 held by the test, 2 waiting for the others
+	held := make(chan struct{})
+	var inside atomic.Int32
+	all := make(chan struct{})
+	reg := register(t, s, r, "com.example.mood", 3, func(ctx context.Context, inv *Invocation) (*Result, error) {
+		switch mode.Load() {
+		case 1:
+			<-held
+		case 2:
+			// Each waits until all are running: only handlers side by
+			// side get past this without the watch moving reading on
+			// for each.
+			if inside.Add(1) == together {
+				close(all)
+			}
+			select {
+			case <-all:
+			case <-ctx.Done():
+			}
+		}
+		return &Result{Args: inv.Args}, nil
+	})
+	id := wamp.ID(0)
+	invoke := func() {
+		id++
+		r.send(&wamp.Invocation{Request: id, Registration: 3, Details: wamp.Dict{}, Args: wamp.List{int(id)}})
+	}
+
+	// One run of 2 ms moves the procedure apart.
+	mode.Store(1)
+	invoke()
+	time.Sleep(2 * time.Millisecond)
+	close(held)
+	expect[*wamp.Yield](r)
+	if !reg.apart.Load() {
+		t.Fatalf("after a run of over 2 ms (average %v), the handlers still run on the reading goroutine",
+			time.Duration(reg.cost.Load()))
+	}
+	mode.Store(2)
+	l := s.current()
+	before := l.handlers.Load()
+	for range together {
+		invoke()
+	}
+	for range together {
+		expect[*wamp.Yield](r)
+	}
+	if n := l.handlers.Load(); n != before {
+		t.Errorf("%d of the slow procedure's handlers ran on the reading goroutine", n-before)
+	}
+
+	// Fast runs bring it back, after a few: the average moves by an
+	// eighth per run.
+	mode.Store(0)
+	runs := 0
+	for reg.apart.Load() {
+		if runs == 200 {
+			t.Fatalf("after %d fast runs the handlers still run apart (average %v)", runs, time.Duration(reg.cost.Load()))
+		}
+		invoke()
+		expect[*wamp.Yield](r)
+		runs++
+	}
+	if runs < 5 {
+		t.Errorf("back on the reading goroutine after %d fast runs: one slow run should weigh more", runs)
+	}
+	before = l.handlers.Load()
+	invoke()
+	expect[*wamp.Yield](r)
+	if l.handlers.Load() != before+1 {
+		t.Error("a fast handler did not run on the reading goroutine")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wampkit/wampkit/transport"
@@ -41,10 +42,11 @@ type Result struct {
 }
 
 // Handler runs a registered procedure. It may block: the session goes on
-// receiving messages meanwhile (a handler starts on the goroutine that
-// reads the session's messages; reading moves to a new goroutine as soon
-// as the handler makes a request, or when it still runs after half a
-// millisecond). ctx
+// receiving messages meanwhile. A handler of a fast procedure starts on
+// the goroutine that reads the session's messages, and reading moves to a
+// new goroutine as soon as the handler makes a request, or when it still
+// runs after 5 to 10 ms; a procedure whose handlers take over 100 µs on
+// average has them run on goroutines of their own, side by side. ctx
 // is canceled when the WAMP session that the invocation came on ends, and
 // when the router interrupts the invocation (the caller canceled the call
 // or it timed out): context.Cause(ctx) is then an [*InterruptError].
@@ -198,6 +200,34 @@ type Registration struct {
 	handler   Handler
 	revoked   chan struct{}
 	reason    string // why the router revoked it; guarded by Session.mu
+	// cost is what its handlers take, in nanoseconds, a moving average
+	// kept by timeHandler; apart tells that they run on goroutines of
+	// their own instead of the reading one (see invoke).
+	cost  atomic.Int64
+	apart atomic.Bool
+}
+
+// slowHandler is the average time above which a procedure's handlers run
+// on goroutines of their own: they would hold up the reading goroutine
+// for long, and side by side they use every core. Below half of it they
+// run on the reading goroutine again.
+const slowHandler = 100 * time.Microsecond
+
+// timeHandler records that one of r's handlers ran for d, and decides
+// where the next ones run. The average weighs the last run by 1/8: one
+// slow run moves a fast procedure apart, a few dozen fast ones bring it
+// back. Concurrent handlers may lose each other's updates, which only
+// blurs the average.
+func (r *Registration) timeHandler(d time.Duration) {
+	avg := r.cost.Load()
+	avg += (int64(d) - avg) / 8
+	r.cost.Store(avg)
+	switch {
+	case avg > int64(slowHandler):
+		r.apart.Store(true)
+	case avg < int64(slowHandler/2):
+		r.apart.Store(false)
+	}
 }
 
 // ID returns the registration ID the router assigned in the current WAMP
@@ -694,10 +724,12 @@ func (s *Session) invoke(l *link, m *wamp.Invocation) bool {
 	inv.ctx, inv.interrupt = context.WithCancelCause(l.handlerCtx)
 	l.invocations[m.Request] = inv
 	s.mu.Unlock()
-	if more || runtime.GOOS == "js" {
+	if more || runtime.GOOS == "js" || reg.apart.Load() {
 		// A progressive invocation's handler waits for the later parts,
 		// which this goroutine reads. In a browser a goroutine costs no
 		// thread wake-up, and a timer costs a crossing into JavaScript.
+		// A slow procedure's handlers would hold up reading (see
+		// slowHandler).
 		go s.runHandler(l, reg, inv)
 		return true
 	}
@@ -713,8 +745,10 @@ const (
 
 // handlerBudget is the tick of the handler watch: a handler runs on the
 // reading goroutine for one to two budgets before reading moves to a new
-// goroutine.
-const handlerBudget = time.Millisecond
+// goroutine. Only the first slow run of a procedure waits for it (see
+// slowHandler); each tick costs thread wake-ups, and the watch ticks as
+// long as handlers keep running.
+const handlerBudget = 5 * time.Millisecond
 
 // runInline runs a handler on the goroutine that reads l, which saves
 // waking another thread twice per call: most handlers answer in
@@ -794,7 +828,17 @@ func (s *Session) interruptInvocation(l *link, m *wamp.Interrupt) {
 // the WAMP session that the INVOCATION came on.
 func (s *Session) runHandler(l *link, reg *Registration, inv *Invocation) {
 	defer inv.interrupt(nil)
+	// In a browser every handler runs apart, and a clock reading is a
+	// crossing into JavaScript.
+	timed := runtime.GOOS != "js"
+	var start time.Time
+	if timed {
+		start = time.Now()
+	}
 	res, err := s.callHandler(inv.ctx, reg, inv)
+	if timed {
+		reg.timeHandler(time.Since(start))
+	}
 	s.mu.Lock()
 	inv.answered = true
 	delete(l.invocations, inv.id)
