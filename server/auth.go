@@ -262,7 +262,7 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 			guessed = true
 		}
 		s.router.stats.authFailed(method)
-		s.logger().Info("authentication failed", "method", method, "authid", authid, "reason", e.why)
+		s.logInfo("authentication failed", "method", method, "authid", authid, "reason", e.why)
 		s.abort(e.uri, "%s", e.msg)
 		return false
 	}
@@ -286,7 +286,7 @@ func (s *session) authenticate(ctx context.Context, rlm *realm, hello *wamp.Hell
 				return fail(err)
 			}
 		case *wamp.Abort:
-			s.logger().Info("peer aborted the authentication", "reason", string(m.Reason))
+			s.logInfo("peer aborted the authentication", "reason", string(m.Reason))
 			s.q.shut()
 			return false
 		default:

@@ -339,5 +339,5 @@ func (r *realm) logout(s *session) {
 	for _, x := range r.sessionsWhere(func(x *session) bool { return x != s && x.cookieID() == id }) {
 		x.goodbye(closeLogout, "the user logged out")
 	}
-	s.logger().Info("logged out: cookie login forgotten")
+	s.logInfo("logged out: cookie login forgotten")
 }

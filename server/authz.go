@@ -325,7 +325,7 @@ func (r *realm) authorizeDynamic(s *session, ro *role, action string, uri wamp.U
 	args, _, err := r.caller().call(ctx, ro.authorizer, wamp.List{s.info(), string(uri), action, opts})
 	if err != nil {
 		if e, ok := errors.AsType[*wamp.Error](err); !ok || unavailable(e.URI) {
-			s.logger().Warn("dynamic authorizer unavailable: action refused", "role", ro.name, "procedure", string(ro.authorizer), "err", err)
+			s.logWarn("dynamic authorizer unavailable: action refused", "role", ro.name, "procedure", string(ro.authorizer), "err", err)
 		}
 		return decision{}, wamp.NewError(wamp.ErrAuthorizationFailed, fmt.Sprintf("the authorizer of role %q failed: %v", ro.name, err))
 	}

@@ -254,7 +254,7 @@ func (r *Router) ping(s *session) {
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.PingTimeout)
 		defer cancel()
 		if err := p.Ping(ctx); err != nil && !s.q.isClosed() {
-			s.logger().Info("closing session: ping failed", "err", err)
+			s.logInfo("closing session: ping failed", "err", err)
 			s.peer.Close()
 		}
 	}()

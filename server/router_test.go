@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -226,4 +227,47 @@ func TestPingRoundIsPaced(t *testing.T) {
 			t.Errorf("pings at %v, want %v", at, want)
 		}
 	})
+}
+
+// countingHandler is a slog.Handler that counts the loggers made on it
+// (each formats its attributes at once with the standard handlers) and
+// the records it handles.
+type countingHandler struct {
+	level          slog.Level
+	withs, records *atomic.Int64
+}
+
+func (h countingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.records.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler {
+	h.withs.Add(1)
+	return h
+}
+func (h countingHandler) WithGroup(string) slog.Handler { return h }
+
+// A connection aborted or timed out logs at the info level. With that
+// level off, the session's logger, whose attributes cost formatting, is not
+// even made: a flood of junk connections would pay it for each.
+func TestSessionLinesOffCostNothing(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelWarn, slog.LevelInfo} {
+		t.Run(level.String(), func(t *testing.T) {
+			h := countingHandler{level: level, withs: new(atomic.Int64), records: new(atomic.Int64)}
+			r := newTestRouter(t, Config{HelloTimeout: 50 * time.Millisecond, Logger: slog.New(h)})
+			aborted := connect(t, r)
+			aborted.send(&wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "a.b"})
+			aborted.expectAbort(wamp.ErrProtocolViolation)
+			silent := connect(t, r)
+			silent.expectClosed()
+			withs, records := h.withs.Load(), h.records.Load()
+			if level == slog.LevelWarn && (withs != 0 || records != 0) {
+				t.Errorf("at the warning level: %d loggers made, %d records", withs, records)
+			}
+			if level == slog.LevelInfo && records < 2 {
+				t.Errorf("at the info level: %d records for an abort and a HELLO timeout", records)
+			}
+		})
+	}
 }

@@ -90,14 +90,24 @@ func newSession(r *Router, peer transport.Peer) *session {
 	return s
 }
 
-// debug logs at the debug level through logger, which it builds only when
-// that level is on: a join and a leave log at it, and logger's attributes
-// cost allocations that a router at info level would pay on each.
-func (s *session) debug(msg string, args ...any) {
-	if s.router.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
-		s.logger().Debug(msg, args...)
+// log logs at level through logger, which it builds only when that level
+// is on: logger's attributes are formatted when it is built, which a flood
+// of connections, each aborted or timed out with an info line, would pay
+// on each even with those lines off.
+func (s *session) log(level slog.Level, msg string, args ...any) {
+	if s.router.cfg.Logger.Enabled(context.Background(), level) {
+		s.logger().Log(context.Background(), level, msg, args...)
 	}
 }
+
+// debug logs at the debug level (see log): a join and a leave log at it.
+func (s *session) debug(msg string, args ...any) { s.log(slog.LevelDebug, msg, args...) }
+
+// logInfo logs at the info level (see log).
+func (s *session) logInfo(msg string, args ...any) { s.log(slog.LevelInfo, msg, args...) }
+
+// logWarn logs at the warning level (see log).
+func (s *session) logWarn(msg string, args ...any) { s.log(slog.LevelWarn, msg, args...) }
 
 func (s *session) logger() *slog.Logger {
 	info := s.peer.Info()
@@ -116,7 +126,7 @@ func (s *session) send(m wamp.Message) {
 		s.startWriter()
 	case pushOverflow:
 		s.router.stats.slowConsumers.Add(1)
-		s.logger().Warn("disconnecting slow consumer: outbound queue over budget",
+		s.logWarn("disconnecting slow consumer: outbound queue over budget",
 			"limit_bytes", s.q.limit)
 		go s.peer.Close()
 	}
@@ -132,7 +142,7 @@ func (s *session) sendEvent(m wamp.Message, size int) {
 		go s.writeLoop()
 	case pushOverflow:
 		s.router.stats.slowConsumers.Add(1)
-		s.logger().Warn("disconnecting slow consumer: outbound queue over budget",
+		s.logWarn("disconnecting slow consumer: outbound queue over budget",
 			"limit_bytes", s.q.limit)
 		go s.peer.Close()
 	}
@@ -208,9 +218,9 @@ func (s *session) sendFailed(err error) {
 	switch {
 	case errors.Is(err, transport.ErrSlowConsumer):
 		s.router.stats.slowConsumers.Add(1)
-		s.logger().Warn("disconnecting slow consumer: write buffer over its limit")
+		s.logWarn("disconnecting slow consumer: write buffer over its limit")
 	case errors.Is(err, transport.ErrMessageTooBig):
-		s.logger().Warn("closing session: a message is bigger than the peer accepts", "error", err)
+		s.logWarn("closing session: a message is bigger than the peer accepts", "error", err)
 	}
 	s.q.shut()
 }
@@ -313,7 +323,7 @@ func tooBigError(t wamp.MessageType, req wamp.ID, msg string) *wamp.ErrorMessage
 // abort sends ABORT with a readable message and closes the transport after.
 func (s *session) abort(reason wamp.URI, format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
-	s.logger().Info("aborting session", "reason", string(reason), "message", msg)
+	s.logInfo("aborting session", "reason", string(reason), "message", msg)
 	s.sendLast(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
 }
 
@@ -350,7 +360,7 @@ func (s *session) handshake() bool {
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
 		if ctx.Err() == context.DeadlineExceeded {
-			s.logger().Info("closing connection: no HELLO and authentication in time", "timeout", cfg.HelloTimeout)
+			s.logInfo("closing connection: no HELLO and authentication in time", "timeout", cfg.HelloTimeout)
 			// A peer silent this long does not get a closing handshake,
 			// which would cost a goroutine and a timer for each of a flood
 			// of silent connections.
@@ -449,7 +459,7 @@ func (s *session) readLoop() {
 			case errors.Is(err, wamp.ErrInvalidMessage):
 				s.abort(wamp.ErrProtocolViolation, "%v", err)
 			case errors.Is(err, transport.ErrMessageTooBig):
-				s.logger().Info("closing session: message over the size limit", "limit", s.router.cfg.MaxMessageSize)
+				s.logInfo("closing session: message over the size limit", "limit", s.router.cfg.MaxMessageSize)
 			}
 			return
 		}
@@ -505,7 +515,7 @@ func (s *session) handle(m wamp.Message) bool {
 		s.sendLast(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrGoodbyeAndOut})
 		return false
 	case *wamp.Abort:
-		s.logger().Info("peer aborted the session", "reason", string(m.Reason))
+		s.logInfo("peer aborted the session", "reason", string(m.Reason))
 		s.q.shut()
 		return false
 	case *wamp.Hello:
