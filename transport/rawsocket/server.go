@@ -238,7 +238,7 @@ func (s *Server) handshake(conn net.Conn, full bool, release func()) (*peer, err
 	if err := conn.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)); err != nil {
 		return nil, fmt.Errorf("rawsocket: handshake: %w", err)
 	}
-	r := bufio.NewReaderSize(conn, serverReadBuffer)
+	r := bufio.NewReaderSize(reader(conn), serverReadBuffer)
 	var req [headerSize]byte
 	if _, err := io.ReadFull(r, req[:]); err != nil {
 		return nil, fmt.Errorf("rawsocket: handshake: reading the client's request: %w", err)

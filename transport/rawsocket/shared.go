@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wampkit/wampkit/transport/internal/nbconn"
 )
 
 // DefaultPeekTimeout is the default wait of [NewSharedListener] for a
@@ -94,7 +96,7 @@ func (s *shared) route(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	c := &peekedConn{Conn: conn, first: first[:n]}
+	c := &peekedConn{Conn: conn, first: first[:n], in: nbconn.NewReader(conn)}
 	select {
 	case to.conns <- c:
 	case <-to.done:
@@ -163,7 +165,8 @@ func (l *side) Addr() net.Addr { return l.shared.base.Addr() }
 // peekedConn is a connection whose first octet was read already.
 type peekedConn struct {
 	net.Conn
-	first []byte // read before the connection itself; only the reader touches it
+	first []byte         // read before the connection itself; only the reader touches it
+	in    *nbconn.Reader // reads the connection after first; nil: Conn.Read
 }
 
 func (c *peekedConn) Read(p []byte) (int, error) {
@@ -172,11 +175,27 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 		c.first = c.first[n:]
 		return n, nil
 	}
+	if c.in != nil {
+		return c.in.Read(p)
+	}
 	return c.Conn.Read(p)
 }
 
-// SyscallConn gives the raw connection, for non-blocking writes. Reading
-// through it would skip the peeked octet: only writes use it.
+// reader is what a connection of the raw socket server is read through:
+// raw reads where they are at hand (see nbconn.Reader), which a
+// peekedConn makes itself.
+func reader(conn net.Conn) io.Reader {
+	if _, peeked := conn.(*peekedConn); !peeked {
+		if r := nbconn.NewReader(conn); r != nil {
+			return r
+		}
+	}
+	return conn
+}
+
+// SyscallConn gives the raw connection, for non-blocking writes, and for
+// raw reads once the peeked octet was read: an HTTP server has read it
+// with the request by the time it upgrades the connection to a WebSocket.
 func (c *peekedConn) SyscallConn() (syscall.RawConn, error) {
 	if sc, ok := c.Conn.(syscall.Conn); ok {
 		return sc.SyscallConn()

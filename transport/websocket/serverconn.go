@@ -18,7 +18,8 @@ import (
 
 // serverConn is the accepted net.Conn under coder/websocket. Four jobs:
 //
-//   - it serves first the bytes that net/http read past the handshake;
+//   - it serves first the bytes that net/http read past the handshake, then
+//     reads the socket with raw system calls where it can (nbconn.Reader);
 //   - it refuses a data frame longer than the read limit from its header,
 //     before coder/websocket reads, unmasks and buffers its payload (see
 //     Read), and then closes with a lingering close (see Close);
@@ -33,7 +34,8 @@ import (
 // arrive in order.
 type serverConn struct {
 	net.Conn
-	prefix []byte // read before the connection itself; only the reader touches it
+	prefix []byte         // read before the connection itself; only the reader touches it
+	in     *nbconn.Reader // nil: Conn.Read
 	out    *nbconn.Writer
 
 	// The client's frames as their bytes pass through Read; only the
@@ -76,7 +78,7 @@ const lingerTimeout = time.Second
 const lingerSlack = 4 << 10
 
 func newServerConn(conn net.Conn, writeLimit int) *serverConn {
-	c := &serverConn{Conn: conn, out: nbconn.New(conn, writeLimit)}
+	c := &serverConn{Conn: conn, in: nbconn.NewReader(conn), out: nbconn.New(conn, writeLimit)}
 	c.limit.Store(-1)
 	return c
 }
@@ -122,6 +124,8 @@ func (c *serverConn) Read(p []byte) (int, error) {
 	if fromPrefix {
 		n = copy(p, c.prefix)
 		c.prefix = c.prefix[n:]
+	} else if c.in != nil {
+		n, err = c.in.Read(p)
 	} else {
 		n, err = c.Conn.Read(p)
 	}

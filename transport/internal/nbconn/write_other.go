@@ -9,3 +9,8 @@ import "syscall"
 func writeNonBlocking(fd uintptr, p []byte) (int, error) {
 	return 0, syscall.EAGAIN
 }
+
+// rawReads tells that readNonBlocking makes raw system calls: not here.
+const rawReads = false
+
+func readNonBlocking(fd uintptr, p []byte) (int, error) { return 0, syscall.EAGAIN }

@@ -1,4 +1,4 @@
-//go:build unix && !js
+//go:build unix && !js && !linux
 
 package nbconn
 
@@ -11,3 +11,8 @@ func writeNonBlocking(fd uintptr, p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// rawReads tells that readNonBlocking makes raw system calls: not here.
+const rawReads = false
+
+func readNonBlocking(fd uintptr, p []byte) (int, error) { return 0, syscall.EAGAIN }
