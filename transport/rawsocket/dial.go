@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/transport/internal/nbconn"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
 
@@ -67,6 +68,7 @@ func Dial(ctx context.Context, network, address string, opts *DialOptions) (tran
 		if conn, err = d.DialContext(ctx, network, address); err != nil {
 			return nil, fmt.Errorf("rawsocket: dial: %w", err)
 		}
+		conn = nbconn.Wrap(conn)
 	}
 	p, err := clientHandshake(ctx, conn, o.Codec, id, exp)
 	if err != nil {

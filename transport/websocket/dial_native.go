@@ -13,6 +13,7 @@ import (
 
 	ws "github.com/coder/websocket"
 
+	"github.com/wampkit/wampkit/transport/internal/nbconn"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
 
@@ -110,6 +111,7 @@ func watchDials(hc *http.Client) (*http.Client, *dialedConns) {
 
 func (d *dialedConns) record(c net.Conn, err error) (net.Conn, error) {
 	if err == nil {
+		c = nbconn.Wrap(c) // raw system calls where the connection can
 		d.mu.Lock()
 		d.conns = append(d.conns, c)
 		d.mu.Unlock()

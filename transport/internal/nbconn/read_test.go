@@ -75,3 +75,53 @@ func TestReaderNeedsRawConn(t *testing.T) {
 		t.Error("a Reader of a pipe")
 	}
 }
+
+// A wrapped connection writes as the connection's Write does: all of a
+// write, waiting while the peer does not read, or the deadline's error.
+func TestConnWrites(t *testing.T) {
+	a, b := tcpPair(t)
+	wa := Wrap(a)
+	if _, ok := wa.(*Conn); !ok {
+		if runtime.GOOS == "linux" {
+			t.Fatal("no raw system calls on linux")
+		}
+		t.Skipf("no raw system calls on %s: the connection's Read and Write are used", runtime.GOOS)
+	}
+	// More than the socket buffers hold: the writer waits for the reader.
+	want := bytes.Repeat([]byte("abcdefgh"), 1<<19)
+	done := make(chan error, 1)
+	go func() {
+		n, err := wa.Write(want)
+		if err == nil && n != len(want) {
+			err = io.ErrShortWrite
+		}
+		if err == nil {
+			err = wa.(*Conn).CloseWrite()
+		}
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the writer fills the buffers and parks
+	got, err := io.ReadAll(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, want the %d written", len(got), len(want))
+	}
+
+	// Nobody reads: the write waits until its deadline.
+	c, _ := tcpPair(t)
+	wc := Wrap(c)
+	wc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	n, err := wc.Write(want)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n >= len(want) {
+		t.Errorf("past the deadline: %d of %d bytes, %v", n, len(want), err)
+	}
+	b.Close()
+	if _, err := Wrap(b).Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("write on a closed connection: %v", err)
+	}
+}
