@@ -181,12 +181,24 @@ func (c *group) take() window {
 	return window{calls: len(samples) + errs, errs: errs, samples: samples, err: last}
 }
 
-// baseline measures the control group alone for d.
+// baseline measures the control group alone for d, twice when the first
+// window's p99 would make the limit more lenient than its floor: of the
+// two, the one with the lower p99. On this kind of machine a quiet second
+// now and then holds a burst of slow calls (baselines of 14 and 17 ms were
+// seen where 1-2 ms is usual), which would make the case's limit say
+// nothing. The short version, which judges no latency, measures once.
 func (c *control) baseline(d time.Duration) window {
 	c.take()
 	c.kept = nil
 	time.Sleep(d)
-	return c.take()
+	best := c.take()
+	if c.latencyJudged && 2*best.p99() > controlFloor {
+		time.Sleep(d)
+		if w := c.take(); w.p99() < best.p99() {
+			best = w
+		}
+	}
+	return best
 }
 
 // aside runs read, a reading of the router that forces its garbage

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,5 +36,58 @@ func TestMergeJudgesEveryLatency(t *testing.T) {
 	}
 	if got := (window{}).p99(); got != 0 {
 		t.Errorf("p99 of no calls = %v", got)
+	}
+}
+
+// scriptedControl is a control whose child answers each take with the next
+// of p99s: a window of 100 calls whose slowest two took it. It returns
+// the control and the number of takes asked so far.
+func scriptedControl(t *testing.T, p99s ...time.Duration) (*control, func() int) {
+	in, out := io.Pipe()
+	c := &control{latencyJudged: true, stdin: out, lines: make(chan string, 1)}
+	var takes atomic.Int32
+	go func() {
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			n := int(takes.Add(1)) - 1
+			lat := make([]time.Duration, 100)
+			for i := range lat {
+				lat[i] = 100 * time.Microsecond
+			}
+			if n < len(p99s) {
+				lat[98], lat[99] = p99s[n], p99s[n]
+			}
+			b, _ := json.Marshal(windowReport{Calls: 100, Latencies: lat})
+			c.lines <- string(b)
+		}
+	}()
+	t.Cleanup(func() { out.Close() })
+	return c, func() int { return int(takes.Load()) }
+}
+
+// TestBaselineTakesTheQuieterWindow: a baseline whose p99 would raise the
+// limit above its floor is measured again, and the lower of the two kept.
+func TestBaselineTakesTheQuieterWindow(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name       string
+		windows    []time.Duration // the first answers the take that clears the group
+		want       time.Duration
+		wantWindow int
+	}{
+		{"quiet at once", []time.Duration{0, 800 * time.Microsecond}, 800 * time.Microsecond, 2},
+		{"a burst, then quiet", []time.Duration{0, 17 * ms, 1200 * time.Microsecond}, 1200 * time.Microsecond, 3},
+		{"the second worse", []time.Duration{0, 3 * ms, 5 * ms}, 3 * ms, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, takes := scriptedControl(t, tc.windows...)
+			base := c.baseline(time.Millisecond)
+			if got := base.p99(); got != tc.want {
+				t.Errorf("baseline p99 %v, want %v", got, tc.want)
+			}
+			if n := takes(); n != tc.wantWindow {
+				t.Errorf("%d takes, want %d", n, tc.wantWindow)
+			}
+		})
 	}
 }
