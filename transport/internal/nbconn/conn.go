@@ -15,8 +15,7 @@ import (
 // Go's poller parking the writer until the socket takes more.
 type Conn struct {
 	net.Conn
-	r     *Reader
-	raw   syscall.RawConn
+	r     *Reader // its raw connection serves the writes too
 	write func(fd uintptr) bool
 
 	// wmu makes writes one at a time, as the connection's own are; it
@@ -34,7 +33,7 @@ func Wrap(conn net.Conn) net.Conn {
 	if r == nil {
 		return conn
 	}
-	c := &Conn{Conn: conn, r: r, raw: r.raw}
+	c := &Conn{Conn: conn, r: r}
 	c.write = c.writeRaw
 	return c
 }
@@ -47,7 +46,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wp, c.wn, c.werr = p, 0, nil
-	err := c.raw.Write(c.write)
+	err := c.r.raw.Write(c.write)
 	n, werr := c.wn, c.werr
 	c.wp, c.wn, c.werr = nil, 0, nil
 	switch {
