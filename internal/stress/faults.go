@@ -25,7 +25,7 @@ func caseIdle(e *env) []row {
 	var early, late, dialErrs atomic.Int64
 	var latest durations
 	var wg sync.WaitGroup
-	parallel(n, 32, func(i int) {
+	achieved := attack(n, 32, rateIdle, func(i int) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		c, err := dialWS(ctx, e.r.wsURL(), "json")
@@ -66,7 +66,7 @@ func caseIdle(e *env) []row {
 	perConn := float64(int64(peak.mem())-int64(before.mem())) / float64(n) / 1024
 	rssPer := float64(int64(peak.rss)-int64(before.rss)) / float64(n) / 1024
 	return []row{
-		check(fmt.Sprintf("%d idle connections (%d dial errors): %d closed early, %d not closed, latest close at %v", n, dialErrs.Load(), early.Load(), late.Load(), latest.max().Round(10*time.Millisecond)),
+		check(fmt.Sprintf("%d idle connections (%.0f/s, %d dial errors): %d closed early, %d not closed, latest close at %v", n, achieved, dialErrs.Load(), early.Load(), late.Load(), latest.max().Round(10*time.Millisecond)),
 			fmt.Sprintf("each closed at the HELLO deadline (%v, +1s)", limits.helloTimeout),
 			dialErrs.Load() == 0 && early.Load() == 0 && late.Load() == 0 && latest.max() <= limits.helloTimeout+time.Second),
 		check(fmt.Sprintf("%.1f KiB heap+stacks (%.1f KiB RSS) per connection; after (settled %v): fds %d -> %d, goroutines %d -> %d",

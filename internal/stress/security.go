@@ -28,7 +28,7 @@ func caseOrigin(e *env) []row {
 		return []row{errRow("long-poll open", fmt.Errorf("%v", err))}
 	}
 	defer lpPost(e.hc, e.r.lpURL(), id, "close", nil, "")
-	parallel(n, 16, func(i int) {
+	achieved := attack(n, 16, rateOrigin, func(i int) {
 		total.Add(1)
 		var status int
 		switch i % 4 {
@@ -53,7 +53,7 @@ func caseOrigin(e *env) []row {
 			refused.Add(1)
 		}
 	})
-	return []row{check(fmt.Sprintf("%d foreign-Origin requests (WebSocket upgrade, long-poll open, send, receive): %d refused with 403", total.Load(), refused.Load()),
+	return []row{check(fmt.Sprintf("%d foreign-Origin requests (WebSocket upgrade, long-poll open, send, receive; %.0f/s): %d refused with 403", total.Load(), achieved, refused.Load()),
 		"100% 403", refused.Load() == total.Load())}
 }
 
