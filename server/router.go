@@ -45,6 +45,10 @@ type Router struct {
 	cookies    cookieJar   // cookie logins (auth_cookie.go)
 
 	stats routerStats // metrics.go
+
+	// yield is what a session's reader calls every yieldEvery messages
+	// (yieldReader; tests count the calls).
+	yield func()
 }
 
 // New returns a router for cfg, or an error if cfg is invalid.
@@ -58,6 +62,7 @@ func New(cfg Config) (*Router, error) {
 		sessions:  make(map[*session]struct{}),
 		stopPings: make(chan struct{}),
 		pingsDone: make(chan struct{}),
+		yield:     yieldReader,
 	}
 	r.authLimits = newAuthLimits(r.cfg.AuthFailuresPerAddress, r.cfg.AuthFailuresPerAuthID)
 	r.cookies.init(r.cfg.MaxCookieLogins)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -269,5 +270,23 @@ func TestSessionLinesOffCostNothing(t *testing.T) {
 				t.Errorf("at the info level: %d records for an abort and a HELLO timeout", records)
 			}
 		})
+	}
+}
+
+// A session's reader that always finds its next message waiting never
+// blocks on the network: it lets the others run every yieldEvery messages.
+func TestReaderYieldsEveryFewMessages(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	var yields atomic.Int64
+	r.yield = func() { yields.Add(1) }
+	c := join(t, r)
+	const n = 3*yieldEvery + 5
+	for i := range n {
+		c.subscribe(wamp.URI(fmt.Sprintf("com.example.t%d", i)), nil)
+	}
+	// The reader yields before reading messages yieldEvery, 2*yieldEvery
+	// and 3*yieldEvery, all of them answered.
+	if got := yields.Load(); got != 3 {
+		t.Fatalf("%d yields for %d messages, want 3", got, n)
 	}
 }

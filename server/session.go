@@ -442,16 +442,26 @@ func hasClientRole(roles wamp.Dict) bool {
 }
 
 // yieldEvery is how many messages a session's reader handles before it
-// lets the other goroutines run. A peer that floods the router keeps its
-// reader busy without ever blocking on the network; Go would let it run
-// for 10 ms before preempting it, the other sessions on that P waiting.
+// lets others run. A peer that floods the router keeps its reader busy
+// without ever blocking on the network: Go would let it run for 10 ms
+// before preempting it, the other goroutines of its P waiting, and Go's
+// scheduler polls the network only when it has no goroutine to run, so
+// the messages of other sessions wait for another thread, which the kernel
+// may keep waiting behind this one (yieldThread).
 const yieldEvery = 32
+
+// yieldReader lets the goroutines of this P, then the threads waiting for
+// this CPU, run before a busy reader goes on.
+func yieldReader() {
+	runtime.Gosched()
+	yieldThread()
+}
 
 // readLoop reads and routes messages until the session ends.
 func (s *session) readLoop() {
 	for n := 1; ; n++ {
 		if n%yieldEvery == 0 {
-			runtime.Gosched()
+			s.router.yield()
 		}
 		m, err := s.peer.Recv()
 		if err != nil {
