@@ -16,6 +16,7 @@ import (
 
 	"github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/transport/longpoll"
+	"github.com/wampkit/wampkit/transport/rawsocket"
 )
 
 // roleRouter is the hidden first argument that makes this binary the
@@ -102,7 +103,8 @@ func limitsHeader() string {
 		l.maxMessage>>10, l.maxHello>>10, l.helloTimeout, l.maxQueued>>10, l.maxPending, l.maxSubscriptions, l.pingInterval, l.pingTimeout, l.goodbyeTimeout, l.lpSession, l.lpPoll, l.drain)
 }
 
-// serveRouter runs the router child: it listens on 127.0.0.1:0, prints
+// serveRouter runs the router child: it listens on 127.0.0.1:0 as wampd
+// does (WebSocket, long-poll and raw sockets on one port), prints
 // "listening ADDR", then answers commands read on stdin, one line each:
 //
 //	stats -> "stats GOROUTINES HEAP_INUSE STACK_INUSE TOTAL_ALLOC SESSIONS HEAP_ALLOC" (after a GC)
@@ -153,8 +155,16 @@ func runRouter(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: nil}
-	go srv.Serve(ln)
+	// As wampd serves by default: HTTP (WebSocket and long-poll) and raw
+	// sockets on one port, told apart by each connection's first octet.
+	raw, err := rawsocket.NewServer(&rawsocket.Config{ReadLimit: limits.maxMessage, WriteBufferLimit: limits.maxQueued})
+	if err != nil {
+		return err
+	}
+	httpLn, rawLn := rawsocket.NewSharedListener(ln, 0)
+	go raw.Serve(rawLn, r.Serve)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(httpLn)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	if _, err := fmt.Fprintf(out, "listening %s\n", ln.Addr()); err != nil {
