@@ -107,3 +107,66 @@ func routerCores(a, b cpuSample) float64 {
 	}
 	return float64(time.Duration(b.router-a.router)*clockTick) / float64(wall)
 }
+
+// waits is how long the router's threads and the control group's have
+// waited, runnable, for a CPU, at a moment: time the kernel did not run
+// them although they had work, whatever the machine's load.
+type waits struct {
+	at              time.Time
+	router, control time.Duration
+	ok              bool
+}
+
+// sampleWaits reads the waits of the router and control group processes.
+func sampleWaits(routerPID, controlPID int) waits {
+	r, ok1 := runDelay(routerPID)
+	c, ok2 := runDelay(controlPID)
+	return waits{at: time.Now(), router: r, control: c, ok: ok1 && ok2}
+}
+
+// waitUse says how long each process waited for a CPU per second between
+// b and c, and between a and b (the baseline).
+func waitUse(a, b, c waits) string {
+	if !a.ok || !b.ok || !c.ok || !b.at.After(a.at) || !c.at.After(b.at) {
+		return "waits for a CPU unknown"
+	}
+	rate := func(from, to time.Time, d time.Duration) string {
+		return fmt.Sprintf("%.0f", d.Seconds()*1000/to.Sub(from).Seconds())
+	}
+	return fmt.Sprintf("runnable but waiting for a CPU, ms per s (baseline): the router's threads %s (%s), the control group's %s (%s)",
+		rate(b.at, c.at, c.router-b.router), rate(a.at, b.at, b.router-a.router),
+		rate(b.at, c.at, c.control-b.control), rate(a.at, b.at, b.control-a.control))
+}
+
+// runDelay sums the time the threads of process pid have spent runnable
+// but not running: the second field of each thread's schedstat (Linux's
+// scheduler statistics, in nanoseconds). A thread that ended takes its
+// share with it; Go's threads rarely end.
+func runDelay(pid int) (time.Duration, bool) {
+	return tasksRunDelay(fmt.Sprintf("/proc/%d/task", pid))
+}
+
+// tasksRunDelay is runDelay over the threads' directories in dir.
+func tasksRunDelay(dir string) (time.Duration, bool) {
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, false
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // ended meanwhile
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 2 {
+			return 0, false
+		}
+		ns, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, true
+}
