@@ -34,6 +34,7 @@ func TestShortRun(t *testing.T) {
 	cfg.subscribers = 20
 	cfg.events = 5
 	cfg.sessions = 100
+	cfg.connections = 100
 	cfg.pageLoads = 2
 	cfg.browserCalls = 40
 	cfg.browserWarm = 20
@@ -47,8 +48,8 @@ func TestShortRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 25 {
-		t.Fatalf("got %d rows, want 25", len(rows))
+	if len(rows) != 26 {
+		t.Fatalf("got %d rows, want 26", len(rows))
 	}
 	for _, r := range rows {
 		if r.err != nil {

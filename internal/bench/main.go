@@ -18,6 +18,9 @@
 //     the echo server's, under the same load.
 //   - Fan-out: events published to many subscriber sessions.
 //   - Memory: the router's Go memory and RSS per idle joined session.
+//   - Connections: the CPU time a WebSocket connection that upgrades and
+//     leaves without a message costs the router and the echo server, at
+//     a steady 1,000 a second (see connections.go).
 //   - Browser: the size of wamp.wasm as wampd serves it (raw and gzipped);
 //     then, in headless Chromium against a router in this process, the
 //     time from page load to a joined session, and sequential calls from
@@ -63,6 +66,8 @@ type config struct {
 
 	sessions int // idle sessions of the memory phase
 
+	connections int // connections that upgrade and leave, per server
+
 	pageLoads    int // page loads per client and transport, for the join time
 	browserCalls int // sequential calls measured per caller and transport in the page
 	// browserWarm is how many calls each WebSocket caller in the page
@@ -90,6 +95,7 @@ func fullConfig() config {
 		subscribers: 1000,
 		events:      200,
 		sessions:    5000,
+		connections: 3000,
 
 		pageLoads:    10,
 		browserCalls: 1000,
@@ -109,6 +115,7 @@ func shortConfig() config {
 	c.subscribers = 300
 	c.events = 50
 	c.sessions = 1000
+	c.connections = 600
 	c.pageLoads = 5
 	c.browserCalls = 300
 	c.browserWarm = 1500
@@ -125,7 +132,7 @@ func (c *config) validate() error {
 		n    int
 	}{
 		{"warm-up", c.warmup}, {"calls", c.seqCalls}, {"concurrency", c.concurrency}, {"rounds", c.rounds},
-		{"subscribers", c.subscribers}, {"events", c.events}, {"sessions", c.sessions},
+		{"subscribers", c.subscribers}, {"events", c.events}, {"sessions", c.sessions}, {"connections", c.connections},
 		{"page loads", c.pageLoads}, {"browser calls", c.browserCalls}, {"browser warm-up calls", c.browserWarm},
 	} {
 		if v.n < 1 {
@@ -252,6 +259,7 @@ func run(ctx context.Context, cfg *config, w io.Writer) ([]row, error) {
 		{"round-trip", func() { res.roundTripFigures = roundTripPhase(ctx, cfg) }},
 		{"fan-out", func() { res.fanout = fanoutPhase(ctx, cfg) }},
 		{"memory", func() { res.mem = memoryPhase(ctx, cfg) }},
+		{"connection", func() { res.conns = connectionPhase(ctx, cfg) }},
 		{"browser", func() { res.browser = browserPhase(ctx, cfg) }},
 	}
 	for _, p := range phases {

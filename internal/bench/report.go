@@ -19,6 +19,7 @@ type results struct {
 	roundTripFigures
 	fanout  fanoutFigures
 	mem     memoryFigures
+	conns   connectionFigures
 	browser browserFigures
 }
 
@@ -152,14 +153,20 @@ func (res *results) rows() []row {
 			unit: "KiB", goal: atMost, limit: 24, err: res.mem.err},
 		{name: "router RSS per idle session", value: res.mem.rssKiB,
 			unit: "KiB", goal: atMost, limit: 24, err: res.mem.err},
+		// A peer that connects and leaves without a message (a flood of
+		// junk connections) costs about what it costs a bare WebSocket
+		// server; the router also peeks at the first octet (raw sockets
+		// share the port) and starts a session.
+		{name: "router CPU per connection that leaves without a message", value: micros(res.conns.router), ceiling: micros(res.conns.echo),
+			unit: "µs", goal: atMostRatio, limit: 1.5, err: res.conns.err},
 	}, res.browser.rows()...)
 }
 
 // printReport prints the machine, the table and the notes, the phases'
 // own notes (more) after the general ones.
 func printReport(w io.Writer, cfg *config, rows []row, more []string, took time.Duration) {
-	fmt.Fprintf(w, "wampkit bench (%s): %d sequential calls, %d concurrent for %v, %d subscribers × %d events, %d idle sessions, %d page loads, %d calls in the browser; %.1fs\n",
-		cfg.serializer, cfg.seqCalls, cfg.concurrency, cfg.duration, cfg.subscribers, cfg.events, cfg.sessions, cfg.pageLoads, cfg.browserCalls, took.Seconds())
+	fmt.Fprintf(w, "wampkit bench (%s): %d sequential calls, %d concurrent for %v, %d subscribers × %d events, %d idle sessions, %d connections, %d page loads, %d calls in the browser; %.1fs\n",
+		cfg.serializer, cfg.seqCalls, cfg.concurrency, cfg.duration, cfg.subscribers, cfg.events, cfg.sessions, cfg.connections, cfg.pageLoads, cfg.browserCalls, took.Seconds())
 	fmt.Fprintf(w, "machine: %s, %d cores, %s/%s, %s%s\n\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadAverage())
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
