@@ -117,11 +117,19 @@ func (r *router) alive() bool {
 // stats asks the child for its runtime figures and reads /proc for the
 // rest, aside from the control group judging the case, if any.
 func (r *router) stats() (s stats, err error) {
+	r.aside(func() { s, err = r.readStats() })
+	return s, err
+}
+
+// aside runs f outside the latency that the control group judging the
+// case, if any, judges it by (see control.aside). Inside f, read the
+// router with readStats: stats would wait for f.
+func (r *router) aside(f func()) {
 	if r.judged != nil {
-		r.judged.aside(func() { s, err = r.readStats() })
-		return s, err
+		r.judged.aside(f)
+		return
 	}
-	return r.readStats()
+	f()
 }
 
 // readStats asks the router for its figures: it collects its garbage
