@@ -153,6 +153,7 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 		var base window
 		var cpuFrom cpuSample
 		var waitsBase, waitsFrom waits
+		waitsNow := func() waits { return sampleWaits(r.cmd.Process.Pid, ctl.cmd.Process.Pid) }
 		if c.control {
 			// The baseline is the control group's latency on a router that
 			// serves it alone: what the last case left running (lingering
@@ -160,11 +161,11 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 			if !waitQuiet(r.cmd.Process.Pid, 5*time.Second) {
 				fmt.Fprintf(os.Stderr, "stress: %s: the router was still busy 5s after the last case; baseline taken anyway\n", name)
 			}
-			waitsBase = sampleWaits(r.cmd.Process.Pid, ctl.cmd.Process.Pid)
+			waitsBase = waitsNow()
 			base = ctl.baseline(time.Second)
 			r.judged = ctl
 			cpuFrom = sampleCPU(r.cmd.Process.Pid)
-			waitsFrom = sampleWaits(r.cmd.Process.Pid, ctl.cmd.Process.Pid)
+			waitsFrom = waitsNow()
 		}
 		judgedFrom := time.Now()
 		got := prefix(name, c.run(e))
@@ -175,7 +176,7 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 			// the fifth slowest).
 			time.Sleep(time.Second - time.Since(judgedFrom))
 			got = append(got, ctl.verdict(name, base, func() string {
-				return cpuUse(cpuFrom, sampleCPU(r.cmd.Process.Pid)) + "; " + waitUse(waitsBase, waitsFrom, sampleWaits(r.cmd.Process.Pid, ctl.cmd.Process.Pid))
+				return cpuUse(cpuFrom, sampleCPU(r.cmd.Process.Pid)) + "; " + waitUse(waitsBase, waitsFrom, waitsNow())
 			}))
 		}
 		if !r.alive() {
