@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,7 +245,9 @@ type bridgeRequest struct {
 func (b *Bridge) read(w http.ResponseWriter, r *http.Request, uriKey string) (*bridgeRequest, *bridgeError) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, params, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" || (params["charset"] != "" && params["charset"] != "utf-8" && params["charset"] != "UTF-8") {
+		// Charset names are case-insensitive (RFC 2978).
+		charset, named := params["charset"]
+		if err != nil || mt != "application/json" || named && !strings.EqualFold(charset, "utf-8") {
 			return nil, refuse(http.StatusUnsupportedMediaType, wamp.ErrInvalidArgument, "Content-Type must be application/json (UTF-8), not %q", ct)
 		}
 	}
