@@ -80,8 +80,9 @@ func (s *shared) acceptLoop() {
 func (s *shared) route(conn net.Conn) {
 	to := s.http
 	var first [1]byte
+	rw := nbconn.Wrap(conn)
 	conn.SetReadDeadline(time.Now().Add(s.peekTimeout))
-	n, err := conn.Read(first[:])
+	n, err := rw.Read(first[:])
 	switch {
 	case n == 1:
 		if first[0] == magic {
@@ -96,7 +97,7 @@ func (s *shared) route(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	c := &peekedConn{Conn: conn, first: first[:n], in: nbconn.NewReader(conn)}
+	c := &peekedConn{Conn: conn, first: first[:n], rw: rw}
 	select {
 	case to.conns <- c:
 	case <-to.done:
@@ -162,11 +163,15 @@ func (l *side) Close() error {
 // Addr is the base listener's address.
 func (l *side) Addr() net.Addr { return l.shared.base.Addr() }
 
-// peekedConn is a connection whose first octet was read already.
+// peekedConn is a connection whose first octet was read already. It
+// reads and writes with raw system calls where it can (nbconn.Wrap): the
+// HTTP server's responses, long-poll's among them, then cost no hand-off
+// to Go's scheduler, whose monitor thread a system call wakes whenever it
+// sleeps.
 type peekedConn struct {
 	net.Conn
-	first []byte         // read before the connection itself; only the reader touches it
-	in    *nbconn.Reader // reads the connection after first; nil: Conn.Read
+	first []byte   // read before the connection itself; only the reader touches it
+	rw    net.Conn // the connection's reads and writes after first
 }
 
 func (c *peekedConn) Read(p []byte) (int, error) {
@@ -175,11 +180,10 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 		c.first = c.first[n:]
 		return n, nil
 	}
-	if c.in != nil {
-		return c.in.Read(p)
-	}
-	return c.Conn.Read(p)
+	return c.rw.Read(p)
 }
+
+func (c *peekedConn) Write(p []byte) (int, error) { return c.rw.Write(p) }
 
 // reader is what a connection of the raw socket server is read through:
 // raw reads where they are at hand (see nbconn.Reader), which a

@@ -182,3 +182,71 @@ func TestTLS(t *testing.T) {
 		t.Errorf("Dial trusting no CA: %v, want a certificate error", err)
 	}
 }
+
+// TestSharedListenerWrites: the HTTP side's writes, which go out with raw
+// system calls, wait for a slow reader and stop at the write deadline.
+func TestSharedListenerWrites(t *testing.T) {
+	ln := listen(t, "tcp")
+	httpLn, rawLn := rawsocket.NewSharedListener(ln, 0)
+	defer rawLn.Close()
+	want := strings.Repeat("0123456789abcdef", 1<<19) // 8 MiB, far more than the socket buffers
+	writeErr := make(chan error, 1)
+	hs := &http.Server{
+		WriteTimeout: 2 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, err := io.WriteString(w, want)
+			if err == nil {
+				err = http.NewResponseController(w).Flush()
+			}
+			if r.URL.Path == "/stalled" {
+				writeErr <- err
+			}
+		}),
+	}
+	go hs.Serve(httpLn)
+	defer hs.Close()
+
+	// A slow reader gets it all, in order.
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /slow HTTP/1.0\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		got.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", got.Len(), err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got.String() != want {
+		t.Fatalf("read %d bytes, not the %d written", got.Len(), len(want))
+	}
+
+	// A client that never reads: the write fails at the deadline.
+	stalled, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	io.WriteString(stalled, "GET /stalled HTTP/1.0\r\n\r\n")
+	select {
+	case err := <-writeErr:
+		if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
+			t.Fatalf("write to a client that does not read: %v, want a timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write to a client that does not read outlived its deadline by 8 s")
+	}
+}
