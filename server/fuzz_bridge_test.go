@@ -21,10 +21,11 @@ import (
 // to the body's decoding and checks, the broker and the dealer. Every
 // answer must be JSON with the documented status: 415 for a
 // Content-Type other than JSON, 400 with wamp.error.invalid_argument for a
-// body that is not a JSON object of the documented fields, and otherwise
-// 200, with the publication's id, the echoing callee's arguments, or the
-// WAMP error of the broker or dealer. A 503 is allowed only for a full
-// replay cache, which this bridge's size rules out.
+// body that is not a JSON object of the documented fields, 400 with
+// wamp.error.option_not_allowed for the progress options HTTP cannot
+// carry, and otherwise 200, with the publication's id, the echoing
+// callee's arguments, or the WAMP error of the broker or dealer. Nothing
+// else, 503 included: this bridge's replay cache is too large to fill.
 func FuzzBridgeRequest(f *testing.F) {
 	r := newTestRouter(f, Config{})
 	b, err := r.NewBridge(BridgeConfig{
