@@ -91,3 +91,22 @@ func TestBaselineTakesTheQuieterWindow(t *testing.T) {
 		})
 	}
 }
+
+func TestLateness(t *testing.T) {
+	var over []time.Duration
+	for i := range 200 {
+		over = append(over, time.Duration(i)*10*time.Microsecond) // 0 to 1.99 ms
+	}
+	over = append(over, 5*time.Millisecond, 2100*time.Microsecond, 2*time.Millisecond)
+	w := lateness(over)
+	if w.n != 203 || w.late != 2 || w.max != 5*time.Millisecond || w.p99 != 2*time.Millisecond {
+		t.Fatalf("lateness = %+v, want n 203, 2 over 2 ms, max 5ms, p99 2ms", w)
+	}
+	want := "this machine, idle, wakes a thread that sleeps 1 ms late by p99 2ms, max 5ms; by more than 2ms 2 times in 203"
+	if got := w.String(); got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if w := lateness(nil); w.n != 0 || w.late != 0 {
+		t.Errorf("lateness(nil) = %+v", w)
+	}
+}
