@@ -14,7 +14,7 @@ import (
 )
 
 // joinGo joins realm with the Go client over an in-process connection.
-func joinGo(t *testing.T, r *Router, realm string, cfg *client.Config) (*client.Session, error) {
+func joinGo(t testing.TB, r *Router, realm string, cfg *client.Config) (*client.Session, error) {
 	t.Helper()
 	c, s := local.Pair()
 	go r.Serve(s)
@@ -25,7 +25,7 @@ func joinGo(t *testing.T, r *Router, realm string, cfg *client.Config) (*client.
 	return sess, err
 }
 
-func mustJoinGo(t *testing.T, r *Router, realm string, cfg *client.Config) *client.Session {
+func mustJoinGo(t testing.TB, r *Router, realm string, cfg *client.Config) *client.Session {
 	t.Helper()
 	s, err := joinGo(t, r, realm, cfg)
 	if err != nil {

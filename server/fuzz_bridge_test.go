@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/client"
-	"github.com/wampkit/wampkit/transport/local"
 	"github.com/wampkit/wampkit/wamp"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
@@ -38,13 +37,7 @@ func FuzzBridgeRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	c, s := local.Pair()
-	go r.Serve(s)
-	callee, err := client.JoinPeer(context.Background(), c, "realm1", nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { callee.Leave(context.Background()) })
+	callee := mustJoinGo(f, r, "realm1", nil)
 	echo := func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
 		return &client.Result{Args: inv.Args, Kwargs: inv.Kwargs}, nil
 	}
