@@ -324,7 +324,18 @@ func tooBigError(t wamp.MessageType, req wamp.ID, msg string) *wamp.ErrorMessage
 func (s *session) abort(reason wamp.URI, format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
 	s.logInfo("aborting session", "reason", string(reason), "message", msg)
+	if reason == wamp.ErrProtocolViolation {
+		s.misbehaved()
+	}
 	s.sendLast(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
+}
+
+// misbehaved tells the peer's admission credit, if it has one, that the
+// session broke the protocol (transport.Creditor).
+func (s *session) misbehaved() {
+	if c, ok := s.peer.(transport.Creditor); ok {
+		c.Misbehaved()
+	}
 }
 
 // finish makes sure the transport gets closed once the reader is done:
@@ -429,6 +440,9 @@ func (s *session) handshake() bool {
 		details[wamp.MaxMessageSizeKey] = cfg.MaxMessageSize
 	}
 	rlm.join(s, &wamp.Welcome{Session: s.id, Details: details})
+	if c, ok := s.peer.(transport.Creditor); ok {
+		c.Joined()
+	}
 	return true
 }
 
@@ -470,6 +484,7 @@ func (s *session) readLoop() {
 				s.abort(wamp.ErrProtocolViolation, "%v", err)
 			case errors.Is(err, transport.ErrMessageTooBig):
 				s.logInfo("closing session: message over the size limit", "limit", s.router.cfg.MaxMessageSize)
+				s.misbehaved()
 			}
 			return
 		}

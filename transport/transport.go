@@ -102,6 +102,16 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Creditor is implemented by accepted peers, whose connection a listener
+// may have let in on credit (see transport/admission). A router calls
+// Joined once a session has joined a realm on the peer, which gives the
+// credit back, and Misbehaved when it ends that session for breaking the
+// protocol, which takes the credit again.
+type Creditor interface {
+	Joined()
+	Misbehaved()
+}
+
 // BatchSender is implemented by peers that can write several queued
 // messages for less than the cost of writing them one by one. A router's
 // writer hands it everything that queued up while it was writing.

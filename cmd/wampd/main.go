@@ -65,6 +65,7 @@ type options struct {
 	dist       string
 	bridge     bridgeOptions
 	raw        rawOptions
+	admit      admissionOptions
 	// checkConfig is --check-config: check the file and exit.
 	checkConfig string
 	// hashTicket is --hash-ticket: hash a ticket from standard input.
@@ -88,11 +89,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.drainTime, "drain-time", 10*time.Second, "how long a graceful shutdown waits for sessions to leave")
 	o.bridge.register(fs)
 	o.raw.register(fs)
+	o.admit.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := o.admit.check(); err != nil {
+		return nil, err
 	}
 	return &o, nil
 }
@@ -234,6 +239,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err != nil {
 		return err
 	}
+	ln = o.admit.listener(ln)
+	o.raw.admit = o.admit
 	tlsCfg := serverTLS(fc)
 	httpLn, raws, err := startRawSockets(o.raw, ln, tlsCfg, router, cfg, log)
 	if err != nil {

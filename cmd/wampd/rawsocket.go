@@ -23,6 +23,8 @@ type rawOptions struct {
 	shared    bool   // --raw-shared
 	maxConns  int    // --raw-max-connections
 	minClient int    // --raw-min-client-length
+	// admit paces the --raw-addr listener as the HTTP port is paced.
+	admit admissionOptions
 }
 
 func (o *rawOptions) register(fs *flag.FlagSet) {
@@ -83,6 +85,7 @@ func startRawSockets(o rawOptions, ln net.Listener, tlsCfg *tls.Config, router *
 		if err != nil {
 			return nil, nil, fmt.Errorf("--raw-addr: %w", err)
 		}
+		l = o.admit.listener(l)
 		scheme := "rs://"
 		if o.tls {
 			l, scheme = &tlsListener{Listener: l, cfg: tlsCfg}, "rss://"

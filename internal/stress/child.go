@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/server"
+	"github.com/wampkit/wampkit/transport/admission"
 	"github.com/wampkit/wampkit/transport/longpoll"
 	"github.com/wampkit/wampkit/transport/rawsocket"
 )
@@ -82,6 +83,8 @@ var limits = struct {
 	goodbyeTimeout       time.Duration
 	lpSession, lpPoll    time.Duration
 	drain                time.Duration
+	admitRate            float64
+	admitBurst           int
 }{
 	maxMessage:       256 << 10,
 	maxHello:         16 << 10,
@@ -95,12 +98,15 @@ var limits = struct {
 	lpSession:        4 * time.Second,
 	lpPoll:           time.Second,
 	drain:            3 * time.Second,
+	// wampd's defaults.
+	admitRate:  admission.DefaultRatePerCPU * float64(runtime.GOMAXPROCS(0)),
+	admitBurst: admission.DefaultBurst,
 }
 
 func limitsHeader() string {
 	l := limits
-	return fmt.Sprintf("router: MaxMessageSize %d KiB, MaxHelloSize %d KiB, HelloTimeout %v, MaxQueuedBytes %d KiB, MaxPendingCalls %d, MaxSubscriptions/MaxRegistrations %d, Ping %v/%v, GoodbyeTimeout %v, long-poll SessionTimeout %v PollTimeout %v, drain %v",
-		l.maxMessage>>10, l.maxHello>>10, l.helloTimeout, l.maxQueued>>10, l.maxPending, l.maxSubscriptions, l.pingInterval, l.pingTimeout, l.goodbyeTimeout, l.lpSession, l.lpPoll, l.drain)
+	return fmt.Sprintf("router: MaxMessageSize %d KiB, MaxHelloSize %d KiB, HelloTimeout %v, MaxQueuedBytes %d KiB, MaxPendingCalls %d, MaxSubscriptions/MaxRegistrations %d, Ping %v/%v, GoodbyeTimeout %v, long-poll SessionTimeout %v PollTimeout %v, drain %v; admission (as wampd's): connections on which no session joins, or whose session breaks the protocol, let in at %.0f/s past a burst of %d",
+		l.maxMessage>>10, l.maxHello>>10, l.helloTimeout, l.maxQueued>>10, l.maxPending, l.maxSubscriptions, l.pingInterval, l.pingTimeout, l.goodbyeTimeout, l.lpSession, l.lpPoll, l.drain, l.admitRate, l.admitBurst)
 }
 
 // serveRouter runs the router child: it listens on 127.0.0.1:0 as wampd
@@ -156,12 +162,13 @@ func runRouter(in io.Reader, out io.Writer) error {
 		return err
 	}
 	// As wampd serves by default: HTTP (WebSocket and long-poll) and raw
-	// sockets on one port, told apart by each connection's first octet.
+	// sockets on one port, told apart by each connection's first octet,
+	// behind wampd's admission.
 	raw, err := rawsocket.NewServer(&rawsocket.Config{ReadLimit: limits.maxMessage, WriteBufferLimit: limits.maxQueued})
 	if err != nil {
 		return err
 	}
-	httpLn, rawLn := rawsocket.NewSharedListener(ln, 0)
+	httpLn, rawLn := rawsocket.NewSharedListener(admission.NewListener(ln, limits.admitRate, limits.admitBurst), 0)
 	go raw.Serve(rawLn, r.Serve)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(httpLn)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/transport/admission"
 	"github.com/wampkit/wampkit/transport/internal/nbconn"
 	"github.com/wampkit/wampkit/wamp"
 	"github.com/wampkit/wampkit/wamp/codec"
@@ -39,6 +40,10 @@ type peer struct {
 	// side.
 	w  io.Writer
 	nb *nbconn.Writer // w, on the accepting side
+
+	// adm is the connection's admission credit (Joined, Misbehaved); nil
+	// when no admission.Listener accepted it.
+	adm *admission.Conn
 
 	sendLimit int          // the other side's announced limit
 	maxRead   int64        // our announced limit
@@ -100,6 +105,7 @@ func newPeer(c peerConfig) *peer {
 		maxRead:   c.maxRead,
 		done:      make(chan struct{}),
 		release:   c.release,
+		adm:       admission.Of(c.conn),
 		info: transport.Info{
 			Transport:  "rawsocket",
 			Serializer: c.codec.Name(),
@@ -115,6 +121,14 @@ func newPeer(c peerConfig) *peer {
 	}
 	return p
 }
+
+// Joined tells the listener that admitted the connection that a session
+// joined on it (transport.Creditor).
+func (p *peer) Joined() { p.adm.Joined() }
+
+// Misbehaved tells the listener that admitted the connection that the
+// router ended its session for breaking the protocol (transport.Creditor).
+func (p *peer) Misbehaved() { p.adm.Misbehaved() }
 
 // remoteAddr names the other end for logs: its address, or for a Unix
 // socket, whose client is usually unnamed, the socket's path.

@@ -185,6 +185,9 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 
 func (c *peekedConn) Write(p []byte) (int, error) { return c.rw.Write(p) }
 
+// NetConn returns the connection that the base listener accepted.
+func (c *peekedConn) NetConn() net.Conn { return c.Conn }
+
 // reader is what a connection of the raw socket server is read through:
 // raw reads where they are at hand (see nbconn.Reader), which a
 // peekedConn makes itself.

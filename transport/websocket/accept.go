@@ -14,6 +14,7 @@ import (
 	ws "github.com/coder/websocket"
 
 	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/transport/admission"
 	"github.com/wampkit/wampkit/transport/internal/clientcert"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
@@ -126,9 +127,19 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (transp
 	p.info.CookieID = cookieID
 	clientcert.Fill(&p.info, r.TLS)
 	p.server = h.conn
+	p.adm = admission.Of(h.conn.Conn)
 	p.server.setReadLimit(initialReadLimit(o.ReadLimit))
 	return p, nil
 }
+
+// Joined tells the listener that admitted the accepted connection that a
+// session joined on it (transport.Creditor).
+func (p *peer) Joined() { p.adm.Joined() }
+
+// Misbehaved tells the listener that admitted the accepted connection that
+// the router ended its session for breaking the protocol
+// (transport.Creditor).
+func (p *peer) Misbehaved() { p.adm.Misbehaved() }
 
 // DefaultWriteBufferLimit is the default AcceptOptions.WriteBufferLimit.
 const DefaultWriteBufferLimit = 16 << 20

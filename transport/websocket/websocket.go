@@ -14,6 +14,7 @@ import (
 	ws "github.com/coder/websocket"
 
 	"github.com/wampkit/wampkit/transport"
+	"github.com/wampkit/wampkit/transport/admission"
 	"github.com/wampkit/wampkit/wamp"
 	"github.com/wampkit/wampkit/wamp/codec"
 )
@@ -27,6 +28,9 @@ type peer struct {
 	batched bool
 	frame   ws.MessageType
 	info    transport.Info
+	// adm is the accepted connection's admission credit (Joined,
+	// Misbehaved); nil when no admission.Listener accepted it.
+	adm *admission.Conn
 
 	// ctx bounds every read and write, and drop ends the connection at
 	// once: Close calls it when the close handshake has not finished in
