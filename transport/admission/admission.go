@@ -25,12 +25,17 @@ import (
 )
 
 // The defaults of wampd's --admit-rate and --admit-burst. A connection
-// that proves nothing costs a router a few hundred microseconds of CPU on
-// a small virtual machine, a tenth of that on bare metal: at 200 per second
-// per CPU such connections take at most a few percent of the machine.
+// that proves nothing costs a router 0.5-1 ms of CPU on a small virtual
+// machine, a tenth of that on bare metal: at 200 per second per CPU such
+// connections take a tenth of the machine at most. The burst is what a few
+// pages load at once; clients that join hold a token only until they join,
+// so past 32 handshakes at once the next one waits for the first to end.
+// (Stress case 1 on a 2-CPU VM: with a burst of 256 or 64 its first
+// connections, let in at once, doubled the other sessions' p99; with 32
+// they did not.)
 const (
 	DefaultRatePerCPU = 200
-	DefaultBurst      = 256
+	DefaultBurst      = 32
 )
 
 // Listener accepts connections from an inner listener at most as fast as
@@ -42,13 +47,13 @@ type Listener struct {
 	burst float64
 
 	mu     sync.Mutex
-	tokens float64 // below zero: what the accepts already let in owe
+	tokens float64 // below zero: a debt that Misbehaved ran up
 	last   time.Time
 
 	given     chan struct{} // a token was given back: a waiting Accept looks again
 	closed    chan struct{}
 	closeOnce sync.Once
-	waited    atomic.Int64 // accepts that waited for a token
+	waited    atomic.Int64 // connections that waited for a token
 }
 
 // NewListener returns a Listener that accepts from l: burst connections
