@@ -11,13 +11,14 @@ import (
 	"github.com/wampkit/wampkit/client"
 )
 
-func TestAdmitFlagsOutOfRange(t *testing.T) {
+func TestLoadFlagsOutOfRange(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--admit-rate", "-1"}, "--admit-rate: -1 is negative"},
 		{[]string{"--admit-burst", "0"}, "--admit-burst: 0 is less than 1"},
+		{[]string{"--gc-heap-floor", "-1"}, "--gc-heap-floor: -1 is negative"},
 	} {
 		err := run(t.Context(), append([]string{"--addr", "127.0.0.1:0"}, tc.args...), io.Discard, io.Discard, nil)
 		if err == nil || err.Error() != tc.want {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/wampkit/wampkit/demo"
 	"github.com/wampkit/wampkit/internal/assets"
+	"github.com/wampkit/wampkit/internal/gcfloor"
 	"github.com/wampkit/wampkit/internal/metrics"
 	"github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/wamp"
@@ -66,6 +67,7 @@ type options struct {
 	bridge     bridgeOptions
 	raw        rawOptions
 	admit      admissionOptions
+	gcFloor    int // --gc-heap-floor, MiB
 	// checkConfig is --check-config: check the file and exit.
 	checkConfig string
 	// hashTicket is --hash-ticket: hash a ticket from standard input.
@@ -90,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o.bridge.register(fs)
 	o.raw.register(fs)
 	o.admit.register(fs)
+	fs.IntVar(&o.gcFloor, "gc-heap-floor", 64, "let the heap grow to this many `MiB` before the garbage collector runs, however small the live heap: a small heap is otherwise collected every few milliseconds under a burst of traffic (0: as GOGC alone says)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -98,6 +101,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if err := o.admit.check(); err != nil {
 		return nil, err
+	}
+	if o.gcFloor < 0 {
+		return nil, fmt.Errorf("--gc-heap-floor: %d is negative", o.gcFloor)
 	}
 	return &o, nil
 }
@@ -194,6 +200,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err != nil {
 		return err
 	}
+	gcfloor.Set(uint64(o.gcFloor) << 20)
 	router, err := server.New(cfg)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wampkit/wampkit/internal/gcfloor"
 	"github.com/wampkit/wampkit/server"
 	"github.com/wampkit/wampkit/transport/admission"
 	"github.com/wampkit/wampkit/transport/longpoll"
@@ -85,6 +86,7 @@ var limits = struct {
 	drain                time.Duration
 	admitRate            float64
 	admitBurst           int
+	gcFloor              uint64
 }{
 	maxMessage:       256 << 10,
 	maxHello:         16 << 10,
@@ -101,12 +103,13 @@ var limits = struct {
 	// wampd's defaults.
 	admitRate:  admission.DefaultRatePerCPU * float64(runtime.GOMAXPROCS(0)),
 	admitBurst: admission.DefaultBurst,
+	gcFloor:    64 << 20,
 }
 
 func limitsHeader() string {
 	l := limits
-	return fmt.Sprintf("router: MaxMessageSize %d KiB, MaxHelloSize %d KiB, HelloTimeout %v, MaxQueuedBytes %d KiB, MaxPendingCalls %d, MaxSubscriptions/MaxRegistrations %d, Ping %v/%v, GoodbyeTimeout %v, long-poll SessionTimeout %v PollTimeout %v, drain %v; admission (as wampd's): connections on which no session joins, or whose session breaks the protocol, let in at %.0f/s past a burst of %d",
-		l.maxMessage>>10, l.maxHello>>10, l.helloTimeout, l.maxQueued>>10, l.maxPending, l.maxSubscriptions, l.pingInterval, l.pingTimeout, l.goodbyeTimeout, l.lpSession, l.lpPoll, l.drain, l.admitRate, l.admitBurst)
+	return fmt.Sprintf("router: MaxMessageSize %d KiB, MaxHelloSize %d KiB, HelloTimeout %v, MaxQueuedBytes %d KiB, MaxPendingCalls %d, MaxSubscriptions/MaxRegistrations %d, Ping %v/%v, GoodbyeTimeout %v, long-poll SessionTimeout %v PollTimeout %v, drain %v; admission (as wampd's): connections on which no session joins, or whose session breaks the protocol, let in at %.0f/s past a burst of %d; heap floor (as wampd's) %d MiB",
+		l.maxMessage>>10, l.maxHello>>10, l.helloTimeout, l.maxQueued>>10, l.maxPending, l.maxSubscriptions, l.pingInterval, l.pingTimeout, l.goodbyeTimeout, l.lpSession, l.lpPoll, l.drain, l.admitRate, l.admitBurst, l.gcFloor>>20)
 }
 
 // serveRouter runs the router child: it listens on 127.0.0.1:0 as wampd
@@ -135,6 +138,7 @@ func runRouter(in io.Reader, out io.Writer) error {
 	// Warnings and up: the reasons the router gives for what it does to a
 	// session (a slow consumer disconnected) are part of the figures.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	gcfloor.Set(limits.gcFloor)
 	r, err := server.New(server.Config{
 		Realms:           []server.RealmConfig{{Name: realm}, {Name: realmB}, secureRealm()},
 		MaxMessageSize:   limits.maxMessage,
