@@ -194,6 +194,16 @@ func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	return sc.SyscallConn()
 }
 
+// CloseWrite shuts down the writing side of the inner connection, where
+// it can (TCP, Unix): a lingering close sends its FIN this way.
+func (c *Conn) CloseWrite() error {
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok {
+		return errors.New("admission: the connection cannot close its writing side alone")
+	}
+	return cw.CloseWrite()
+}
+
 // Of returns the *Conn that c is or wraps, looking through connections
 // that wrap another and say so with a NetConn method (as *tls.Conn does),
 // or nil when no Listener accepted c.

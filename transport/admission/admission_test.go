@@ -3,7 +3,9 @@ package admission_test
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -197,6 +199,43 @@ func TestAcceptErrorKeepsTheToken(t *testing.T) {
 			t.Errorf("Waited() = %d after failed accepts, want 0: a failed accept spends no token", got)
 		}
 	})
+}
+
+// TestConnKeepsTCPAbilities: the raw connection and the half-close that
+// the router's transports use reach the TCP connection inside.
+func TestConnKeepsTCPAbilities(t *testing.T) {
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := admission.NewListener(tcp, 1, 1)
+	defer l.Close()
+	client, err := net.Dial("tcp", tcp.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.(syscall.Conn).SyscallConn(); err != nil {
+		t.Errorf("SyscallConn: %v", err)
+	}
+	if err := c.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatalf("CloseWrite: %v", err)
+	}
+	// The client reads EOF: the FIN went out, the connection is still open.
+	if n, err := client.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("client read after CloseWrite: %d, %v; want 0, EOF", n, err)
+	}
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Errorf("client write after the server's half-close: %v", err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Errorf("server read after its half-close: %v", err)
+	}
 }
 
 func TestOfLooksThroughWrappers(t *testing.T) {
