@@ -335,6 +335,12 @@ func (p *peer) Drop() {
 	if p.closing.Swap(true) {
 		return
 	}
+	// Through coder/websocket, not only the connection under it: its Conn
+	// keeps a finalizer until it is closed, and holds itself in a cycle
+	// (its reader and writer point back to it), which the collector never
+	// frees while the finalizer is set. Dropping only the connection under
+	// it kept every dropped connection's memory for good.
+	p.conn.CloseNow()
 	p.drop()
 }
 
