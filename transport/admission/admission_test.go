@@ -64,6 +64,16 @@ func acceptTimes(t *testing.T, l net.Listener, n int) ([]time.Duration, []*admis
 	return at, conns
 }
 
+// wantTimes checks when each connection was accepted.
+func wantTimes(t *testing.T, at, want []time.Duration) {
+	t.Helper()
+	for i := range want {
+		if at[i] != want[i] {
+			t.Errorf("connection %d accepted after %v, want %v", i, at[i], want[i])
+		}
+	}
+}
+
 func TestBurstThenRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		in := newPipeListener()
@@ -74,11 +84,7 @@ func TestBurstThenRate(t *testing.T) {
 		at, _ := acceptTimes(t, l, 8)
 		// Three at once, then one every 100 ms.
 		want := []time.Duration{0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond}
-		for i := range want {
-			if at[i] != want[i] {
-				t.Errorf("connection %d accepted after %v, want %v", i, at[i], want[i])
-			}
-		}
+		wantTimes(t, at, want)
 		if got := l.Waited(); got != 5 {
 			t.Errorf("Waited() = %d, want 5", got)
 		}
@@ -99,11 +105,7 @@ func TestIdleListenerRefillsUpToBurst(t *testing.T) {
 		}
 		at, _ := acceptTimes(t, l, 3)
 		want := []time.Duration{0, 0, 100 * time.Millisecond}
-		for i := range want {
-			if at[i] != want[i] {
-				t.Errorf("connection %d accepted after %v, want %v", i, at[i], want[i])
-			}
-		}
+		wantTimes(t, at, want)
 	})
 }
 
@@ -130,11 +132,7 @@ func TestJoinedGivesTheTokenBackOnce(t *testing.T) {
 		in.dial(t)
 		at, _ = acceptTimes(t, l, 2)
 		want := []time.Duration{0, time.Second}
-		for i := range want {
-			if at[i] != want[i] {
-				t.Errorf("connection %d accepted after %v, want %v", i, at[i], want[i])
-			}
-		}
+		wantTimes(t, at, want)
 	})
 }
 
