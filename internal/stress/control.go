@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -188,6 +190,11 @@ func (c *group) take() window {
 // seen where 1-2 ms is usual), which would make the case's limit say
 // nothing. The short version, which judges no latency, measures once.
 func (c *control) baseline(d time.Duration) window {
+	if err := c.collect(); err != nil {
+		return window{errs: 1, err: err}
+	}
+	// Calls held up by the collection finish right after it.
+	time.Sleep(controlInterval)
 	c.take()
 	c.kept = nil
 	time.Sleep(d)
@@ -274,10 +281,24 @@ func (c *group) stop() {
 // control group's child; the router's WebSocket and long-poll URLs follow.
 const roleControl = "serve-stress-control"
 
+// controlMemoryLimit bounds the control group's heap: it collects its
+// garbage when told to (the line "collect"), between the cases' windows,
+// and only past this limit on its own.
+const controlMemoryLimit = 1 << 30
+
 // serveControl runs the control group until its stdin closes. It prints
 // "ready" once joined, and answers each line "take" with the window since
-// the last one, a line of JSON (windowReport).
+// the last one, a line of JSON (windowReport), and each line "collect"
+// with "collected" once it has collected its garbage.
+//
+// The group stands for clients that run elsewhere: its own garbage
+// collections, which stop its calls for a millisecond or more on this
+// machine, are no effect of the router's and must not fall in a window
+// that judges the router. So it collects only when told, before each
+// baseline.
 func serveControl(wsURL, lpURL string) int {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(controlMemoryLimit)
 	g, err := startGroup(wsURL, lpURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stress control:", err)
@@ -288,7 +309,13 @@ func serveControl(wsURL, lpURL string) int {
 	sc := bufio.NewScanner(os.Stdin)
 	enc := json.NewEncoder(os.Stdout)
 	for sc.Scan() {
-		if sc.Text() != "take" {
+		switch sc.Text() {
+		case "collect":
+			runtime.GC()
+			fmt.Println("collected")
+			continue
+		case "take":
+		default:
 			continue
 		}
 		w := g.take()
@@ -373,6 +400,19 @@ func (c *control) readLine() (string, error) {
 	case <-time.After(30 * time.Second):
 		return "", errors.New("the control group did not answer within 30s")
 	}
+}
+
+// collect has the group collect its garbage now, outside any window
+// judged, and waits until it has.
+func (c *control) collect() error {
+	if _, err := io.WriteString(c.stdin, "collect\n"); err != nil {
+		return fmt.Errorf("asking the control group: %w", err)
+	}
+	line, err := c.readLine()
+	if err == nil && line != "collected" {
+		err = fmt.Errorf("the control group said %.100q to collect", line)
+	}
+	return err
 }
 
 // take returns what the group saw since the last take.
