@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -124,5 +125,43 @@ func TestLateness(t *testing.T) {
 	}
 	if w := lateness(nil); w.n != 0 || w.late != 0 {
 		t.Errorf("lateness(nil) = %+v", w)
+	}
+}
+
+// TestVerdictJudgesLatencyWhereAsked: every control row fails on an error;
+// only a case that asks "others unaffected", in the full version, fails
+// on a p99 above 2x the baseline.
+func TestVerdictJudgesLatencyWhereAsked(t *testing.T) {
+	ms := time.Millisecond
+	base := window{calls: 100, samples: []time.Duration{ms}} // p99 1ms: limit 2ms
+	for _, tc := range []struct {
+		name   string
+		o      others
+		short  bool
+		p99    time.Duration
+		errors bool
+		want   bool
+	}{
+		{"asked, within", unaffected, false, 1900 * time.Microsecond, false, true},
+		{"asked, above", unaffected, false, 5 * ms, false, false},
+		{"asked, above, short version", unaffected, true, 5 * ms, false, true},
+		{"not asked, above", errorsJudged, false, 5 * ms, false, true},
+		{"not asked, an error", errorsJudged, false, ms, true, false},
+		{"asked, short version, an error", unaffected, true, ms, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := scriptedControl(t, tc.p99)
+			c.latencyJudged = !tc.short
+			if tc.errors {
+				c.kept = []window{{calls: 1, errs: 1, err: errors.New("echo failed")}}
+			}
+			r := c.verdict("case", tc.o, base, func() string { return "cpu" })
+			if r.pass != tc.want {
+				t.Errorf("pass = %v, want %v: %s | %s", r.pass, tc.want, r.figure, r.limit)
+			}
+			if !strings.Contains(r.figure, "p99 "+tc.p99.String()) || !strings.Contains(r.limit, "2ms") {
+				t.Errorf("row does not show the p99 %v and the limit 2ms: %s | %s", tc.p99, r.figure, r.limit)
+			}
+		})
 	}
 }

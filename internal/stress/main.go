@@ -70,32 +70,49 @@ func (e *env) n(full, short int) int {
 
 // stressCase is one numbered case of the issue.
 type stressCase struct {
-	num     string
-	name    string
-	control bool // run with the control group and judge it
-	own     bool // needs a router of its own (it ends it)
-	run     func(e *env) []row
+	num  string
+	name string
+	// others says what the control group's row of the case judges.
+	others others
+	own    bool // needs a router of its own (it ends it)
+	run    func(e *env) []row
 }
 
+// others is how a case treats the control group.
+type others int
+
+const (
+	// noControl: the case runs without a control group's row (the load
+	// cases, which measure the router at its limits).
+	noControl others = iota
+	// errorsJudged: the group must see no error; its p99 is shown beside
+	// the limit it would have, but the issue does not ask this case to
+	// leave the others' latency alone.
+	errorsJudged
+	// unaffected: the issue asks "others unaffected" of this case: no
+	// error and a p99 within 2x of the group's baseline.
+	unaffected
+)
+
 var cases = []stressCase{
-	{"1", "random bytes", true, false, caseRandomBytes},
-	{"2", "over-size messages", true, false, caseOversize},
-	{"3", "decoding bombs", true, false, caseBombs},
-	{"4", "bad messages", true, false, caseBadMessages},
-	{"5", "forged IDs", true, false, caseForgedIDs},
-	{"6", "idle without HELLO", true, false, caseIdle},
-	{"7", "per-session caps", true, false, caseCaps},
-	{"8", "callee reset", true, false, caseCalleeReset},
-	{"9", "callee stops reading", true, false, caseStalledCallee},
-	{"10", "slow subscriber", true, false, caseSlowSubscriber},
-	{"11", "long-poll callee vanishes", true, false, caseLongPollVanish},
-	{"13", "ordering under load", false, false, caseOrdering},
-	{"14", "sessions", false, false, caseSessions},
-	{"15", "churn", false, false, caseChurn},
-	{"16", "foreign Origin", true, false, caseOrigin},
-	{"17", "long-poll id guessing", true, false, caseGuessing},
-	{"18", "realm isolation and identity spoofing", false, false, caseIsolation},
-	{"12", "SIGTERM", false, true, caseSigterm},
+	{"1", "random bytes", unaffected, false, caseRandomBytes},
+	{"2", "over-size messages", errorsJudged, false, caseOversize},
+	{"3", "decoding bombs", errorsJudged, false, caseBombs},
+	{"4", "bad messages", errorsJudged, false, caseBadMessages},
+	{"5", "forged IDs", errorsJudged, false, caseForgedIDs},
+	{"6", "idle without HELLO", unaffected, false, caseIdle},
+	{"7", "per-session caps", errorsJudged, false, caseCaps},
+	{"8", "callee reset", errorsJudged, false, caseCalleeReset},
+	{"9", "callee stops reading", errorsJudged, false, caseStalledCallee},
+	{"10", "slow subscriber", unaffected, false, caseSlowSubscriber},
+	{"11", "long-poll callee vanishes", errorsJudged, false, caseLongPollVanish},
+	{"13", "ordering under load", noControl, false, caseOrdering},
+	{"14", "sessions", noControl, false, caseSessions},
+	{"15", "churn", noControl, false, caseChurn},
+	{"16", "foreign Origin", errorsJudged, false, caseOrigin},
+	{"17", "long-poll id guessing", errorsJudged, false, caseGuessing},
+	{"18", "realm isolation and identity spoofing", noControl, false, caseIsolation},
+	{"12", "SIGTERM", noControl, true, caseSigterm},
 }
 
 // runSuite runs the selected cases and prints the table to out.
@@ -157,7 +174,7 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 		var cpuFrom cpuSample
 		var waitsBase, waitsFrom waits
 		waitsNow := func() waits { return sampleWaits(r.cmd.Process.Pid, ctl.cmd.Process.Pid) }
-		if c.control {
+		if c.others != noControl {
 			// The baseline is the control group's latency on a router that
 			// serves it alone: what the last case left running (lingering
 			// closes, timers, its sessions' ends) must be over first.
@@ -173,12 +190,12 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 		judgedFrom := time.Now()
 		got := prefix(name, c.run(e))
 		r.judged = nil
-		if c.control {
+		if c.others != noControl {
 			// A window of at least a second after the baseline, so that
 			// the control group has calls to judge by (500, whose p99 is
 			// the fifth slowest).
 			time.Sleep(time.Second - time.Since(judgedFrom))
-			got = append(got, ctl.verdict(name, base, func() string {
+			got = append(got, ctl.verdict(name, c.others, base, func() string {
 				return cpuUse(cpuFrom, sampleCPU(r.cmd.Process.Pid)) + "; " + waitUse(waitsBase, waitsFrom, waitsNow())
 			}))
 		}
@@ -204,9 +221,9 @@ func prefix(name string, rows []row) []row {
 // printTable prints the header, with the conditions of the run, and the
 // table of rows.
 func printTable(out io.Writer, short bool, conditions string, rows []row, took time.Duration) {
-	version, judged := "full", "p99 limit 2x baseline"
+	version, judged := "full", "0 errors in every case; p99 limit 2x baseline in the cases that ask others unaffected (1, 6, 10), shown in the others"
 	if short {
-		version, judged = "short", "errors judged, p99 shown (judged at 2x baseline in the full run)"
+		version, judged = "short", "errors judged, p99 shown (judged at 2x baseline in the full run, in cases 1, 6, 10)"
 	}
 	fmt.Fprintf(out, "wampkit stress (%s, %v)\n%s\ncontrol: %d sessions (WebSocket JSON and MessagePack, long-poll JSON), one echo call each per %v; %s, not below %v;\n"+
 		"its latency while the harness reads the router's memory (two forced garbage collections in the router) is left out, its calls and errors are not;\n%s\n\n",
