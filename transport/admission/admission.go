@@ -27,15 +27,17 @@ import (
 // The defaults of wampd's --admit-rate and --admit-burst. A connection
 // that proves nothing costs a router 0.5-1 ms of CPU on a small virtual
 // machine, a tenth of that on bare metal: at 200 per second per CPU such
-// connections take a tenth of the machine at most. The burst is what a few
-// pages load at once; clients that join hold a token only until they join,
-// so past 32 handshakes at once the next one waits for the first to end.
-// (Stress case 1 on a 2-CPU VM: with a burst of 256 or 64 its first
-// connections, let in at once, doubled the other sessions' p99; with 32
-// they did not.)
+// connections take a tenth of the machine at most. The burst is what a
+// page loads at once; clients that join hold a token only until they
+// join, so past 8 handshakes at once the next one waits for one of them to
+// end or for the rate. The burst is spent all at once, so it sets how hard
+// the first connections of a flood hit the sessions: on a 2-CPU VM, stress
+// case 1 doubled the other sessions' p99 with a burst of 256 or 64, in 3
+// of 9 runs with 32 and in 1 of 9 with 8, which joined as fast (stress
+// case 14).
 const (
 	DefaultRatePerCPU = 200
-	DefaultBurst      = 32
+	DefaultBurst      = 8
 )
 
 // Listener accepts connections from an inner listener at most as fast as
