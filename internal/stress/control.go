@@ -184,12 +184,16 @@ func (c *group) take() window {
 	return window{calls: len(samples) + errs, errs: errs, samples: samples, err: last}
 }
 
-// baseline measures the control group alone for d, twice when the first
-// window's p99 would make the limit more lenient than its floor: of the
-// two, the one with the lower p99. On this kind of machine a quiet second
-// now and then holds a burst of slow calls (baselines of 14 and 17 ms were
-// seen where 1-2 ms is usual), which would make the case's limit say
-// nothing. The short version, which judges no latency, measures once.
+// baselineTries is how many windows baseline measures at most.
+const baselineTries = 3
+
+// baseline measures the control group alone for d, again while the
+// window's p99 would make the limit more lenient than its floor (up to
+// baselineTries windows), and keeps the window with the lowest p99. On
+// this kind of machine a quiet second now and then holds a burst of slow
+// calls (baselines of 5, 14 and 17 ms were seen where 1-2 ms is usual),
+// which would make the case's limit say nothing. The short version, which
+// judges no latency, measures once.
 func (c *control) baseline(d time.Duration) window {
 	if err := c.collect(); err != nil {
 		return window{errs: 1, err: err}
@@ -200,7 +204,10 @@ func (c *control) baseline(d time.Duration) window {
 	c.kept = nil
 	time.Sleep(d)
 	best := c.take()
-	if c.latencyJudged && 2*best.p99() > controlFloor {
+	for range baselineTries - 1 {
+		if !c.latencyJudged || 2*best.p99() <= controlFloor {
+			break
+		}
 		time.Sleep(d)
 		if w := c.take(); w.p99() < best.p99() {
 			best = w

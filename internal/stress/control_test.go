@@ -83,7 +83,7 @@ func scriptedControl(t *testing.T, p99s ...time.Duration) (*control, func() stri
 
 // TestBaselineTakesTheQuieterWindow: the group collects its garbage before
 // a baseline; a baseline whose p99 would raise the limit above its floor
-// is measured again, and the lower of the two kept.
+// is measured again, up to three windows, and the lowest kept.
 func TestBaselineTakesTheQuieterWindow(t *testing.T) {
 	ms := time.Millisecond
 	for _, tc := range []struct {
@@ -93,8 +93,10 @@ func TestBaselineTakesTheQuieterWindow(t *testing.T) {
 		asked   string
 	}{
 		{"quiet at once", []time.Duration{0, 800 * time.Microsecond}, 800 * time.Microsecond, "collect take take"},
-		{"a burst, then quiet", []time.Duration{0, 17 * ms, 1200 * time.Microsecond}, 1200 * time.Microsecond, "collect take take take"},
-		{"the second worse", []time.Duration{0, 3 * ms, 5 * ms}, 3 * ms, "collect take take take"},
+		{"a burst, then quiet", []time.Duration{0, 17 * ms, 900 * time.Microsecond}, 900 * time.Microsecond, "collect take take take"},
+		{"a burst, then 1.2ms, then quieter", []time.Duration{0, 17 * ms, 1200 * time.Microsecond, 800 * time.Microsecond}, 800 * time.Microsecond, "collect take take take take"},
+		{"the second worse, the third quiet", []time.Duration{0, 3 * ms, 5 * ms, 900 * time.Microsecond}, 900 * time.Microsecond, "collect take take take take"},
+		{"three bursts", []time.Duration{0, 3 * ms, 5 * ms, 4 * ms, 700 * time.Microsecond}, 3 * ms, "collect take take take take"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, asked := scriptedControl(t, tc.windows...)
