@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,18 +273,21 @@ var fuzzStatuses = []int{200, 204, 404, 500, 413, 302}
 
 // fakeRouter is a post function that plays a long-poll router: open
 // answers with open, the first receive with (status, body), later receives
-// block until the request is canceled; send and close answer 204. It
-// records the URLs of the receives on polled.
+// wait until the client closes the transport, as a router ends a pending
+// receive when it closes one (or until the request is canceled); send and
+// close answer 204. It records the URLs of the receives on polled.
 type fakeRouter struct {
-	open   []byte
-	status int
-	body   []byte
-	polled chan string // buffered
-	served chan struct{}
+	open      []byte
+	status    int
+	body      []byte
+	polled    chan string // buffered
+	served    chan struct{}
+	closed    chan struct{} // closed by the client's close request
+	closeOnce sync.Once
 }
 
 func newFakeRouter(open []byte, status int, body []byte) *fakeRouter {
-	return &fakeRouter{open: open, status: status, body: body, polled: make(chan string, 2), served: make(chan struct{}, 1)}
+	return &fakeRouter{open: open, status: status, body: body, polled: make(chan string, 2), served: make(chan struct{}, 1), closed: make(chan struct{})}
 }
 
 func (fr *fakeRouter) post(ctx context.Context, u, contentType string, body []byte, limit int64) (int, []byte, error) {
@@ -300,8 +304,14 @@ func (fr *fakeRouter) post(ctx context.Context, u, contentType string, body []by
 			return fr.status, fr.body, nil
 		default:
 		}
-		<-ctx.Done()
-		return 0, nil, ctx.Err()
+		select {
+		case <-fr.closed:
+			return http.StatusNoContent, nil, nil
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		}
+	case strings.HasSuffix(u, "/close"):
+		fr.closeOnce.Do(func() { close(fr.closed) })
 	}
 	return http.StatusNoContent, nil, nil
 }
