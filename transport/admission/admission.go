@@ -8,11 +8,15 @@
 // from a bucket refilled at a steady rate. A connection on which a session
 // joins gives its token back ([Conn.Joined]), and takes one again if the
 // router ends that session for breaking the protocol ([Conn.Misbehaved]);
-// the others keep theirs. So clients that join, however many and however
-// fast, never empty the bucket, while connections that prove nothing are
-// accepted at the bucket's rate once its burst is spent: the rest wait in
-// the kernel's accept queue, where they cost the router nothing, and the
-// sessions keep their CPU.
+// the others keep theirs. So clients that join keep no token once joined,
+// while connections that prove nothing are accepted at the bucket's rate
+// once its burst is spent: the rest wait in the kernel's accept queue,
+// where they cost the router nothing, and the sessions keep their CPU.
+// A joining client holds its token from its accept to its WELCOME, so
+// joins that take long to complete are paced too: a storm of them gets in
+// at about the rate plus the burst per handshake time (at 400/s and a
+// burst of 8, with handshakes of 100 ms over a distant network, about 480
+// joins a second).
 package admission
 
 import (
