@@ -201,7 +201,7 @@ func (c *control) baseline(d time.Duration) window {
 	// Calls held up by the collection finish right after it.
 	time.Sleep(controlInterval)
 	c.take()
-	c.kept = nil
+	c.kept, c.asideFor = nil, 0
 	time.Sleep(d)
 	best := c.take()
 	for range baselineTries - 1 {
@@ -223,6 +223,7 @@ func (c *control) baseline(d time.Duration) window {
 func (c *control) aside(read func()) {
 	c.asideMu.Lock()
 	defer c.asideMu.Unlock()
+	from := time.Now()
 	c.kept = append(c.kept, c.take())
 	read()
 	// Calls held up by the collections finish right after them.
@@ -230,6 +231,15 @@ func (c *control) aside(read func()) {
 	w := c.take()
 	w.samples = nil
 	c.kept = append(c.kept, w)
+	c.asideFor += time.Since(from)
+}
+
+// judgedFor is how long the case begun at from has been judged by the
+// control group's latency: the time since, less what aside left out.
+func (c *control) judgedFor(from time.Time) time.Duration {
+	c.asideMu.Lock()
+	defer c.asideMu.Unlock()
+	return time.Since(from) - c.asideFor
 }
 
 // merge adds up windows: their calls, errors and latencies.
@@ -255,7 +265,7 @@ func (c *control) verdict(caseName string, o others, base window, cpu func() str
 	time.Sleep(3 * controlInterval)
 	use := cpu()
 	w := merge(append(c.kept, c.take())...)
-	c.kept = nil
+	c.kept, c.asideFor = nil, 0
 	limit := max(2*base.p99(), controlFloor).Round(10 * time.Microsecond)
 	fig := fmt.Sprintf("%d calls, %d errors, p99 %v (base %v)", w.calls, w.errs, w.p99().Round(10*time.Microsecond), base.p99().Round(10*time.Microsecond))
 	if w.err != nil {
@@ -359,9 +369,11 @@ type control struct {
 	stdin         io.WriteCloser
 	lines         chan string
 	// kept are the windows of the case under way that aside closed; the
-	// verdict adds them to the last one. asideMu serializes asides.
-	asideMu sync.Mutex
-	kept    []window
+	// verdict adds them to the last one, and asideFor is how long they
+	// lasted. asideMu serializes asides.
+	asideMu  sync.Mutex
+	kept     []window
+	asideFor time.Duration
 }
 
 // startControl starts the control group's child against r and waits until

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -166,4 +167,31 @@ func TestVerdictJudgesLatencyWhereAsked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJudgedTimeLeavesAsideOut: the time a case spends reading the router
+// aside does not count toward the second of calls that its p99 needs, and
+// the next case starts from nothing.
+func TestJudgedTimeLeavesAsideOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, asked := scriptedControl(t)
+		from := time.Now()
+		time.Sleep(300 * time.Millisecond)
+		c.aside(func() { time.Sleep(500 * time.Millisecond) })
+		time.Sleep(200 * time.Millisecond)
+		// 1.1s since from, of which the read and the calls it held up
+		// (controlInterval) were aside.
+		if got, want := c.judgedFor(from), 1100*time.Millisecond-500*time.Millisecond-controlInterval; got != want {
+			t.Errorf("judged for %v, want %v", got, want)
+		}
+		c.verdict("case", unaffected, window{calls: 100, samples: []time.Duration{time.Millisecond}}, func() string { return "cpu" })
+		next := time.Now()
+		time.Sleep(100 * time.Millisecond)
+		if got := c.judgedFor(next); got != 100*time.Millisecond {
+			t.Errorf("next case judged for %v, want 100ms", got)
+		}
+		if got := asked(); got != "take take take" {
+			t.Errorf("asked the group %q, want two takes aside and one for the verdict", got)
+		}
+	})
 }
