@@ -46,18 +46,24 @@ type group struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
-	mu      sync.Mutex
-	samples []time.Duration
-	errs    int
-	lastErr error
+	mu       sync.Mutex
+	answered [][2]int64 // each call answered: its start (Unix ns) and latency (ns)
+	errs     int
+	lastErr  error
 }
 
 // window is what the control group saw between two takes.
 type window struct {
 	calls   int
 	errs    int
-	samples []time.Duration // the latencies of the calls answered, sorted
+	samples []time.Duration // the latencies judged, sorted
 	err     error
+	// Host stalls (see stalls.go): left is how many calls answered were
+	// left out of samples, in flight while the host held a CPU; stalls is
+	// how many stalls the probe saw, the longest lasting longest.
+	left    int
+	stalls  int
+	longest time.Duration
 }
 
 // p99 is the 99th percentile of the window's latencies: with 500 calls,
@@ -168,20 +174,22 @@ func (c *group) run(ctx context.Context, s *client.Session, i int) {
 			c.errs++
 			c.lastErr = err
 		} else {
-			c.samples = append(c.samples, d)
+			c.answered = append(c.answered, [2]int64{start.UnixNano(), int64(d)})
 		}
 		c.mu.Unlock()
 	}
 }
 
 // take returns what was seen since the last take and starts a new window.
-func (c *group) take() window {
+func (c *group) take() windowReport {
 	c.mu.Lock()
-	samples, errs, last := c.samples, c.errs, c.lastErr
-	c.samples, c.errs, c.lastErr = nil, 0, nil
-	c.mu.Unlock()
-	slices.Sort(samples)
-	return window{calls: len(samples) + errs, errs: errs, samples: samples, err: last}
+	defer c.mu.Unlock()
+	rep := windowReport{Calls: len(c.answered) + c.errs, Errors: c.errs, Answered: c.answered}
+	if c.lastErr != nil {
+		rep.LastError = c.lastErr.Error()
+	}
+	c.answered, c.errs, c.lastErr = nil, 0, nil
+	return rep
 }
 
 // baselineTries is how many windows baseline measures at most.
@@ -229,7 +237,7 @@ func (c *control) aside(read func()) {
 	// Calls held up by the collections finish right after them.
 	time.Sleep(controlInterval)
 	w := c.take()
-	w.samples = nil
+	w.samples, w.left = nil, 0
 	c.kept = append(c.kept, w)
 	c.asideFor += time.Since(from)
 }
@@ -252,6 +260,9 @@ func merge(ws ...window) window {
 		if m.err == nil {
 			m.err = w.err
 		}
+		m.left += w.left
+		m.stalls += w.stalls
+		m.longest = max(m.longest, w.longest)
 	}
 	slices.Sort(m.samples)
 	return m
@@ -268,6 +279,9 @@ func (c *control) verdict(caseName string, o others, base window, cpu func() str
 	c.kept, c.asideFor = nil, 0
 	limit := max(2*base.p99(), controlFloor).Round(10 * time.Microsecond)
 	fig := fmt.Sprintf("%d calls, %d errors, p99 %v (base %v)", w.calls, w.errs, w.p99().Round(10*time.Microsecond), base.p99().Round(10*time.Microsecond))
+	if c.probe != nil {
+		fig += fmt.Sprintf(", leaving out %d calls (base %d) in flight during %d host stalls, the longest %v", w.left, base.left, w.stalls, w.longest.Round(100*time.Microsecond))
+	}
 	if w.err != nil {
 		fig += "; " + w.err.Error()
 	}
@@ -338,12 +352,7 @@ func serveControl(wsURL, lpURL string) int {
 		default:
 			continue
 		}
-		w := g.take()
-		rep := windowReport{Calls: w.calls, Errors: w.errs, Latencies: w.samples}
-		if w.err != nil {
-			rep.LastError = w.err.Error()
-		}
-		if err := enc.Encode(rep); err != nil {
+		if err := enc.Encode(g.take()); err != nil {
 			return 1
 		}
 	}
@@ -352,10 +361,10 @@ func serveControl(wsURL, lpURL string) int {
 
 // windowReport is a window as the control group's child reports it.
 type windowReport struct {
-	Calls     int             `json:"calls"`
-	Errors    int             `json:"errors"`
-	Latencies []time.Duration `json:"latencies"` // in nanoseconds, sorted
-	LastError string          `json:"last_error,omitempty"`
+	Calls     int        `json:"calls"`
+	Errors    int        `json:"errors"`
+	Answered  [][2]int64 `json:"answered"` // each call answered: its start (Unix ns) and latency (ns)
+	LastError string     `json:"last_error,omitempty"`
 }
 
 // control is this process's end of the control group's child.
@@ -365,9 +374,12 @@ type control struct {
 	// tens or hundreds of milliseconds is other processes' doing, so the
 	// short version judges errors only and shows the p99 for information.
 	latencyJudged bool
-	cmd           *exec.Cmd
-	stdin         io.WriteCloser
-	lines         chan string
+	// probe is the stall probe whose stalls leave calls out of the
+	// latencies judged; nil for none.
+	probe *stallProbe
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string
 	// kept are the windows of the case under way that aside closed; the
 	// verdict adds them to the last one, and asideFor is how long they
 	// lasted. asideMu serializes asides.
@@ -450,9 +462,31 @@ func (c *control) take() window {
 	if err := json.Unmarshal([]byte(line), &rep); err != nil {
 		return window{errs: 1, err: fmt.Errorf("the control group said %.100q: %w", line, err)}
 	}
-	w := window{calls: rep.Calls, errs: rep.Errors, samples: rep.Latencies}
+	w := window{calls: rep.Calls, errs: rep.Errors}
 	if rep.LastError != "" {
 		w.err = errors.New(rep.LastError)
+	}
+	// The stalls up to now: every call of the window has ended.
+	var fresh []span
+	probe := c.probe
+	if probe != nil {
+		if fresh, err = probe.take(); err != nil {
+			// The window is judged whole, and says why.
+			probe = nil
+			w.err = errors.Join(w.err, err)
+		}
+	}
+	for _, a := range rep.Answered {
+		if probe != nil && probe.stalled(a[0], a[0]+a[1]) {
+			w.left++
+			continue
+		}
+		w.samples = append(w.samples, time.Duration(a[1]))
+	}
+	slices.Sort(w.samples)
+	w.stalls = len(fresh)
+	for _, s := range fresh {
+		w.longest = max(w.longest, time.Duration(s.To-s.From))
 	}
 	return w
 }

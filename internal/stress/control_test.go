@@ -47,6 +47,26 @@ func TestMergeJudgesEveryLatency(t *testing.T) {
 // collect with "collected". It returns the control and the commands asked
 // of it so far, joined by spaces.
 func scriptedControl(t *testing.T, p99s ...time.Duration) (*control, func() string) {
+	var reports []windowReport
+	for _, p99 := range p99s {
+		rep := windowReport{Calls: 100}
+		for i := range 100 {
+			d := 100 * time.Microsecond
+			if i >= 98 {
+				d = p99
+			}
+			rep.Answered = append(rep.Answered, [2]int64{int64(i) * int64(time.Millisecond), int64(d)})
+		}
+		reports = append(reports, rep)
+	}
+	return scriptedGroup(t, reports...)
+}
+
+// scriptedGroup is a control whose child answers each take with the next
+// of reports (then with windows of 100 calls of 100µs) and each collect
+// with "collected". It returns the control and the commands asked of it
+// so far, joined by spaces.
+func scriptedGroup(t *testing.T, reports ...windowReport) (*control, func() string) {
 	in, out := io.Pipe()
 	c := &control{latencyJudged: true, stdin: out, lines: make(chan string, 1)}
 	var mu sync.Mutex
@@ -62,15 +82,15 @@ func scriptedControl(t *testing.T, p99s ...time.Duration) (*control, func() stri
 				c.lines <- "collected"
 				continue
 			}
-			lat := make([]time.Duration, 100)
-			for i := range lat {
-				lat[i] = 100 * time.Microsecond
+			rep := windowReport{Calls: 100}
+			for i := range 100 {
+				rep.Answered = append(rep.Answered, [2]int64{int64(i) * int64(time.Millisecond), int64(100 * time.Microsecond)})
 			}
-			if takes < len(p99s) {
-				lat[98], lat[99] = p99s[takes], p99s[takes]
+			if takes < len(reports) {
+				rep = reports[takes]
 			}
 			takes++
-			b, _ := json.Marshal(windowReport{Calls: 100, Latencies: lat})
+			b, _ := json.Marshal(rep)
 			c.lines <- string(b)
 		}
 	}()

@@ -29,6 +29,9 @@ func main() {
 	if len(os.Args) == 4 && os.Args[1] == roleControl {
 		os.Exit(serveControl(os.Args[2], os.Args[3]))
 	}
+	if len(os.Args) == 2 && os.Args[1] == roleStalls {
+		os.Exit(serveStalls())
+	}
 	short := flag.Bool("short", false, "the short version: fewer connections and messages, same limits")
 	run := flag.String("run", "", "run only the cases whose number is listed, comma-separated (\"1,2,13\")")
 	flag.Parse()
@@ -147,6 +150,16 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 		return nil, err
 	}
 	defer func() { ctl.stop() }()
+	if !short {
+		probe, err := startStallProbe()
+		if err != nil {
+			conditions += fmt.Sprintf("\nhost stalls not measured (%v): the p99s count every call", err)
+		} else {
+			defer probe.stop()
+			ctl.probe = probe
+			conditions += fmt.Sprintf("\nhost stalls: a thread per CPU under SCHED_FIFO, which nothing here can keep waiting, sleeps 1ms at a time; a wakeup %v late or more is a stall of the host's, and the calls in flight during one are left out of the p99s, the baselines' as the cases'", stallMin)
+		}
+	}
 	e := &env{r: r, short: short, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}}
 	var rows []row
 	start := time.Now()
