@@ -290,3 +290,65 @@ func TestReaderYieldsEveryFewMessages(t *testing.T) {
 		t.Fatalf("%d yields for %d messages, want 3", got, n)
 	}
 }
+
+// closeRecorder is a router-side peer that records when Close is called.
+type closeRecorder struct {
+	transport.Peer
+	mu     *sync.Mutex
+	closes *[]time.Time
+}
+
+func (p *closeRecorder) Close() error {
+	p.mu.Lock()
+	*p.closes = append(*p.closes, time.Now())
+	p.mu.Unlock()
+	return p.Peer.Close()
+}
+
+// TestCloseTimerStopsOnceClosed: the timer that closes a peer that does
+// not read its final ABORT, or answer a GOODBYE, is stopped once the
+// transport is closed, rather than left to fire GoodbyeTimeout later (a
+// goroutine for each of a flood of aborted connections).
+func TestCloseTimerStopsOnceClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(r *Router, c *rawClient)
+	}{
+		{"ABORT read", func(r *Router, c *rawClient) {
+			c.send(&wamp.Hello{Realm: "nope", Details: wamp.Dict{"roles": allRoles}})
+			c.expectAbort(wamp.ErrNoSuchRealm)
+		}},
+		{"GOODBYE answered", func(r *Router, c *rawClient) {
+			joinRaw(c, "realm1", allRoles)
+			go r.Shutdown(context.Background())
+			expect[*wamp.Goodbye](c)
+			c.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.ErrGoodbyeAndOut})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const timeout = 5 * time.Second
+				r := newTestRouter(t, Config{GoodbyeTimeout: timeout})
+				var mu sync.Mutex
+				var closes []time.Time
+				start := time.Now()
+				c := connectWrapped(t, r, func(p transport.Peer) transport.Peer {
+					return &closeRecorder{Peer: p, mu: &mu, closes: &closes}
+				})
+				tc.end(r, c)
+				time.Sleep(2 * timeout)
+				synctest.Wait()
+				mu.Lock()
+				defer mu.Unlock()
+				if len(closes) == 0 {
+					t.Fatal("the transport was never closed")
+				}
+				for _, at := range closes {
+					if d := at.Sub(start); d >= timeout {
+						t.Errorf("Close at %v, after GoodbyeTimeout (%v): the timer fired; closes at %v", d, timeout, closes)
+					}
+				}
+			})
+		})
+	}
+}

@@ -56,6 +56,11 @@ type session struct {
 	// the peer's answer.
 	goodbyeSent atomic.Bool
 
+	// closeTimer closes the transport of a peer that neither reads a final
+	// ABORT nor answers a GOODBYE in time; closePeer stops it, so that a
+	// flood of aborted connections leaves no timer to fire.
+	closeTimer atomic.Pointer[time.Timer]
+
 	// mu guards the dealer state below. Lock order: never hold two
 	// sessions' mu at once, and never hold mu while calling into the broker
 	// or dealer.
@@ -128,7 +133,7 @@ func (s *session) send(m wamp.Message) {
 		s.router.stats.slowConsumers.Add(1)
 		s.logWarn("disconnecting slow consumer: outbound queue over budget",
 			"limit_bytes", s.q.limit)
-		go s.peer.Close()
+		go s.closePeer()
 	}
 }
 
@@ -144,7 +149,7 @@ func (s *session) sendEvent(m wamp.Message, size int) {
 		s.router.stats.slowConsumers.Add(1)
 		s.logWarn("disconnecting slow consumer: outbound queue over budget",
 			"limit_bytes", s.q.limit)
-		go s.peer.Close()
+		go s.closePeer()
 	}
 }
 
@@ -155,10 +160,25 @@ func (s *session) sendLast(m wamp.Message) {
 	if !ok {
 		return
 	}
+	s.closeAfter(s.router.cfg.GoodbyeTimeout)
 	if start {
 		s.startWriter()
 	}
-	time.AfterFunc(s.router.cfg.GoodbyeTimeout, func() { s.peer.Close() })
+}
+
+// closeAfter closes the transport after d unless closePeer does first.
+func (s *session) closeAfter(d time.Duration) {
+	if old := s.closeTimer.Swap(time.AfterFunc(d, func() { s.peer.Close() })); old != nil {
+		old.Stop()
+	}
+}
+
+// closePeer closes the transport, and stops the timer of closeAfter.
+func (s *session) closePeer() {
+	if t := s.closeTimer.Swap(nil); t != nil {
+		t.Stop()
+	}
+	s.peer.Close()
 }
 
 // startWriter writes what was queued. To a transport that never blocks on
@@ -180,13 +200,13 @@ func (s *session) startWriter() {
 		batch, done, closeNow = s.q.take(batch)
 		if done {
 			if closeNow {
-				go s.peer.Close()
+				go s.closePeer()
 			}
 			return
 		}
 		if err := s.sendAll(batch); err != nil {
 			s.sendFailed(err)
-			go s.peer.Close()
+			go s.closePeer()
 			return
 		}
 	}
@@ -200,13 +220,13 @@ func (s *session) writeLoop() {
 		batch, done, closeNow = s.q.take(batch)
 		if done {
 			if closeNow {
-				s.peer.Close()
+				s.closePeer()
 			}
 			return
 		}
 		if err := s.sendAll(batch); err != nil {
 			s.sendFailed(err)
-			s.peer.Close()
+			s.closePeer()
 			return
 		}
 	}
@@ -346,7 +366,7 @@ func (s *session) finish() {
 	s.q.mu.Unlock()
 	if !closing {
 		s.q.shut()
-		s.peer.Close()
+		s.closePeer()
 	}
 }
 
@@ -578,8 +598,9 @@ func (s *session) goodbye(reason wamp.URI, message string) {
 	if message != "" {
 		details["message"] = message
 	}
+	// Armed first: the answer may come, and closePeer run, at once.
+	s.closeAfter(s.router.cfg.GoodbyeTimeout)
 	s.send(&wamp.Goodbye{Details: details, Reason: reason})
-	time.AfterFunc(s.router.cfg.GoodbyeTimeout, func() { s.peer.Close() })
 }
 
 // sendError answers a request with ERROR.

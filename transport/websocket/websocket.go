@@ -312,19 +312,12 @@ func (p *peer) closeWith(code ws.StatusCode, reason string) {
 	if p.closing.Swap(true) {
 		return
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.conn.Close(code, reason)
-	}()
-	t := time.NewTimer(closeTimeout)
-	select {
-	case <-done:
-	case <-t.C:
-	}
+	// Unless the handshake ends in time, the connection is dropped, which
+	// ends conn.Close. No goroutine of its own: a flood of junk
+	// connections closes one per connection.
+	t := time.AfterFunc(closeTimeout, p.drop)
+	p.conn.Close(code, reason)
 	t.Stop()
-	// Unless the handshake finished, this drops the connection, which
-	// also ends the goroutine above.
 	p.drop()
 }
 
