@@ -78,6 +78,14 @@ func newConn(h *Handler, c codec.Codec, batched bool, remote string) *conn {
 	return cn
 }
 
+var _ transport.NonBlockingSender = (*conn)(nil)
+
+// SendsWithoutBlocking reports that Send never waits for the network: it
+// queues for the client's next receive, within MaxQueuedBytes
+// (transport.NonBlockingSender). A router writes to it from its routing
+// goroutine, without a writer goroutine per message.
+func (c *conn) SendsWithoutBlocking() bool { return true }
+
 // Send queues m for the client's next receive. It fails once the transport
 // is closed, and closes it when the queue would exceed MaxQueuedBytes.
 func (c *conn) Send(m wamp.Message) error {
