@@ -9,20 +9,22 @@ import (
 )
 
 // cpuSample is a reading of where this machine's CPU time went: its CPUs'
-// busy and idle time (/proc/stat) and the router process's own time
-// (/proc/PID/stat), in clock ticks, with the wall time of the reading.
+// busy and idle time (/proc/stat), the router process's own time and the
+// control group's (/proc/PID/stat), in clock ticks, with the wall time of
+// the reading.
 type cpuSample struct {
-	at         time.Time
-	busy, idle int64
-	router     int64
-	ok         bool
+	at              time.Time
+	busy, idle      int64
+	router, control int64
+	ok              bool
 }
 
 // clockTick is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
 const clockTick = 10 * time.Millisecond
 
-// sampleCPU reads the machine's CPU times and the router's.
-func sampleCPU(routerPID int) cpuSample {
+// sampleCPU reads the machine's CPU times, the router's and, unless
+// controlPID is 0, the control group's.
+func sampleCPU(routerPID, controlPID int) cpuSample {
 	s := cpuSample{at: time.Now()}
 	stat, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -41,37 +43,54 @@ func sampleCPU(routerPID int) cpuSample {
 			s.busy += n
 		}
 	}
-	pstat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", routerPID))
-	if err != nil {
+	var ok bool
+	if s.router, ok = processTicks(routerPID); !ok {
 		return s
+	}
+	if controlPID != 0 {
+		if s.control, ok = processTicks(controlPID); !ok {
+			return s
+		}
+	}
+	s.ok = true
+	return s
+}
+
+// processTicks reads the CPU time a process has used, in clock ticks.
+func processTicks(pid int) (int64, bool) {
+	pstat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
 	}
 	// The fields after the command name, which is in parentheses and may
 	// hold spaces: utime and stime are the 12th and 13th of them.
 	_, rest, _ := strings.Cut(string(pstat), ") ")
 	pf := strings.Fields(rest)
 	if len(pf) < 13 {
-		return s
+		return 0, false
 	}
 	ut, err1 := strconv.ParseInt(pf[11], 10, 64)
 	st, err2 := strconv.ParseInt(pf[12], 10, 64)
-	s.router = ut + st
-	s.ok = err1 == nil && err2 == nil
-	return s
+	return ut + st, err1 == nil && err2 == nil
 }
 
-// cpuUse says how busy the machine was between two samples, and how many
-// cores the router used.
-func cpuUse(a, b cpuSample) string {
-	if !a.ok || !b.ok {
+// cpuUse says how busy the machine was between samples b and c, and how
+// many cores the router and the control group used; and the control
+// group's cores between a and b, its baseline. The group does the same
+// work all along: where it takes more CPU time in a case, this machine
+// ran slower, or its calls cost it more.
+func cpuUse(a, b, c cpuSample) string {
+	if !a.ok || !b.ok || !c.ok {
 		return "CPU use unknown"
 	}
-	total := (b.busy - a.busy) + (b.idle - a.idle)
-	wall := b.at.Sub(a.at)
-	if total <= 0 || wall <= 0 {
+	total := (c.busy - b.busy) + (c.idle - b.idle)
+	wall := c.at.Sub(b.at)
+	if total <= 0 || wall <= 0 || !b.at.After(a.at) {
 		return "CPU use unknown"
 	}
-	busy := 100 * float64(b.busy-a.busy) / float64(total)
-	return fmt.Sprintf("over these %.1fs the machine %.0f%% busy, the router %.2f cores", wall.Seconds(), busy, routerCores(a, b))
+	busy := 100 * float64(c.busy-b.busy) / float64(total)
+	return fmt.Sprintf("over these %.1fs the machine %.0f%% busy, the router %.2f cores, the control group %.2f (baseline %.2f)",
+		wall.Seconds(), busy, routerCores(b, c), cores(b, c, c.control-b.control), cores(a, b, b.control-a.control))
 }
 
 // quietCores is the router's CPU use, in cores, below which it is taken
@@ -84,9 +103,9 @@ const quietCores = 0.25
 func waitQuiet(routerPID int, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	for {
-		a := sampleCPU(routerPID)
+		a := sampleCPU(routerPID, 0)
 		time.Sleep(200 * time.Millisecond)
-		b := sampleCPU(routerPID)
+		b := sampleCPU(routerPID, 0)
 		if !a.ok || !b.ok {
 			return false
 		}
@@ -100,12 +119,15 @@ func waitQuiet(routerPID int, limit time.Duration) bool {
 }
 
 // routerCores is how many cores the router used between two samples.
-func routerCores(a, b cpuSample) float64 {
+func routerCores(a, b cpuSample) float64 { return cores(a, b, b.router-a.router) }
+
+// cores is how many cores ticks of CPU time between two samples make.
+func cores(a, b cpuSample, ticks int64) float64 {
 	wall := b.at.Sub(a.at)
 	if wall <= 0 {
 		return 0
 	}
-	return float64(time.Duration(b.router-a.router)*clockTick) / float64(wall)
+	return float64(time.Duration(ticks)*clockTick) / float64(wall)
 }
 
 // waits is how long the router's threads and the control group's have

@@ -11,13 +11,16 @@ import (
 
 func TestCPUUse(t *testing.T) {
 	at := time.Unix(1000, 0)
-	a := cpuSample{at: at, busy: 100, idle: 300, router: 50, ok: true}
-	b := cpuSample{at: at.Add(2 * time.Second), busy: 400, idle: 400, router: 200, ok: true}
-	// 300 of 400 ticks busy; 150 ticks (1.5 s) of router time over 2 s.
-	if got, want := cpuUse(a, b), "over these 2.0s the machine 75% busy, the router 0.75 cores"; got != want {
+	base := cpuSample{at: at.Add(-time.Second), busy: 50, idle: 250, router: 40, control: 80, ok: true}
+	a := cpuSample{at: at, busy: 100, idle: 300, router: 50, control: 100, ok: true}
+	b := cpuSample{at: at.Add(2 * time.Second), busy: 400, idle: 400, router: 200, control: 160, ok: true}
+	// 300 of 400 ticks busy; 150 ticks (1.5 s) of router time and 60 of
+	// the control group's over 2 s; 20 of the group's over the second of
+	// its baseline.
+	if got, want := cpuUse(base, a, b), "over these 2.0s the machine 75% busy, the router 0.75 cores, the control group 0.30 (baseline 0.20)"; got != want {
 		t.Errorf("cpuUse = %q, want %q", got, want)
 	}
-	if got := cpuUse(cpuSample{}, b); got != "CPU use unknown" {
+	if got := cpuUse(base, cpuSample{}, b); got != "CPU use unknown" {
 		t.Errorf("cpuUse of a failed sample = %q", got)
 	}
 }
@@ -84,20 +87,20 @@ func TestRunDelay(t *testing.T) {
 	}
 }
 
-// TestSampleCPU reads this process as the router: its own CPU time grows
-// while it spins.
+// TestSampleCPU reads this process as the router and the control group:
+// its own CPU time grows while it spins.
 func TestSampleCPU(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	a := sampleCPU(os.Getpid())
+	a := sampleCPU(os.Getpid(), os.Getpid())
 	if !a.ok || a.busy+a.idle <= 0 {
 		t.Fatalf("sample %+v", a)
 	}
 	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
 	}
-	b := sampleCPU(os.Getpid())
-	if !b.ok || b.router <= a.router || b.busy <= a.busy {
+	b := sampleCPU(os.Getpid(), os.Getpid())
+	if !b.ok || b.router <= a.router || b.control <= a.control || b.busy <= a.busy {
 		t.Errorf("after 100 ms of spinning: %+v -> %+v", a, b)
 	}
 }

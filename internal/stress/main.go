@@ -184,7 +184,7 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 			continue
 		}
 		var base window
-		var cpuFrom cpuSample
+		var cpuBase, cpuFrom cpuSample
 		var waitsBase, waitsFrom waits
 		waitsNow := func() waits { return sampleWaits(r.cmd.Process.Pid, ctl.cmd.Process.Pid) }
 		if c.others != noControl {
@@ -195,9 +195,10 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 				fmt.Fprintf(os.Stderr, "stress: %s: the router was still busy 5s after the last case; baseline taken anyway\n", name)
 			}
 			waitsBase = waitsNow()
+			cpuBase = sampleCPU(r.cmd.Process.Pid, ctl.cmd.Process.Pid)
 			base = ctl.baseline(time.Second)
 			r.judged = ctl
-			cpuFrom = sampleCPU(r.cmd.Process.Pid)
+			cpuFrom = sampleCPU(r.cmd.Process.Pid, ctl.cmd.Process.Pid)
 			waitsFrom = waitsNow()
 		}
 		judgedFrom := time.Now()
@@ -211,7 +212,7 @@ func runSuite(out io.Writer, short bool, only string) ([]row, error) {
 			// its first half-second.
 			time.Sleep(time.Second - ctl.judgedFor(judgedFrom))
 			got = append(got, ctl.verdict(name, c.others, base, func() string {
-				return cpuUse(cpuFrom, sampleCPU(r.cmd.Process.Pid)) + "; " + waitUse(waitsBase, waitsFrom, waitsNow())
+				return cpuUse(cpuBase, cpuFrom, sampleCPU(r.cmd.Process.Pid, ctl.cmd.Process.Pid)) + "; " + waitUse(waitsBase, waitsFrom, waitsNow())
 			}))
 		}
 		if !r.alive() {
