@@ -397,17 +397,11 @@ func startControl(r *router, short bool) (*control, error) {
 	}
 	c := &control{latencyJudged: !short, lines: make(chan string, 1)}
 	c.cmd = exec.Command(exe, roleControl, r.wsURL(), r.lpURL())
-	c.cmd.Stderr = os.Stderr
-	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := c.cmd.StdoutPipe()
+	stdin, stdout, err := startChild(c.cmd)
 	if err != nil {
-		return nil, err
-	}
-	if err := startProcess(c.cmd); err != nil {
 		return nil, fmt.Errorf("starting the control group: %w", err)
 	}
+	c.stdin = stdin
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		// A window of a minute holds 30,000 latencies.
@@ -492,14 +486,4 @@ func (c *control) take() window {
 }
 
 // stop ends the group: its sessions leave when its stdin closes.
-func (c *control) stop() {
-	c.stdin.Close()
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		c.cmd.Process.Kill()
-		<-done
-	}
-}
+func (c *control) stop() { endChild(c.cmd, c.stdin, 10*time.Second) }

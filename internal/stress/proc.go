@@ -51,15 +51,8 @@ func startRouter() (*router, error) {
 	cmd := exec.Command(exe, roleRouter)
 	r := &router{cmd: cmd, lines: make(chan string, 4), done: make(chan struct{})}
 	cmd.Stderr = io.MultiWriter(os.Stderr, &r.log)
-	stdin, err := cmd.StdinPipe()
+	stdin, stdout, err := startChild(cmd)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := startProcess(cmd); err != nil {
 		return nil, fmt.Errorf("starting the router: %w", err)
 	}
 	r.stdin = stdin
@@ -206,4 +199,38 @@ func (r *router) stop() {
 		r.cmd.Process.Kill()
 		<-r.done
 	}
+}
+
+// endChild closes the stdin of a child that exits when it closes, waits
+// for it to exit, and kills it after grace.
+func endChild(cmd *exec.Cmd, stdin io.Closer, grace time.Duration) {
+	stdin.Close()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// startChild starts cmd (see startProcess) with pipes to its stdin and
+// from its stdout, and its stderr on ours unless set.
+func startChild(cmd *exec.Cmd) (io.WriteCloser, io.ReadCloser, error) {
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := startProcess(cmd); err != nil {
+		return nil, nil, err
+	}
+	return stdin, stdout, nil
 }

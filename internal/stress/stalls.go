@@ -115,18 +115,11 @@ func startStallProbe() (*stallProbe, error) {
 // ready.
 func runStallProbe(cmd *exec.Cmd) (*stallProbe, error) {
 	p := &stallProbe{cmd: cmd}
-	p.cmd.Stderr = os.Stderr
-	var err error
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := p.cmd.StdoutPipe()
+	stdin, stdout, err := startChild(cmd)
 	if err != nil {
 		return nil, err
 	}
-	if err := startProcess(p.cmd); err != nil {
-		return nil, err
-	}
+	p.stdin = stdin
 	p.lines = bufio.NewScanner(stdout)
 	p.lines.Buffer(nil, 4<<20)
 	if !p.lines.Scan() || p.lines.Text() != "ready" {
@@ -166,14 +159,4 @@ func (p *stallProbe) stalled(from, to int64) bool {
 }
 
 // stop ends the probe: it exits when its stdin closes.
-func (p *stallProbe) stop() {
-	p.stdin.Close()
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-done
-	}
-}
+func (p *stallProbe) stop() { endChild(p.cmd, p.stdin, 5*time.Second) }
