@@ -60,10 +60,12 @@ type window struct {
 	err     error
 	// Host stalls (see stalls.go): left is how many calls answered were
 	// left out of samples, in flight while the host held a CPU; stalls is
-	// how many stalls the probe saw, the longest lasting longest.
+	// how many stalls the probe saw, the longest lasting longest, and late
+	// how many of its wakeups came late by less.
 	left    int
 	stalls  int
 	longest time.Duration
+	late    int
 }
 
 // p99 is the 99th percentile of the window's latencies: with 500 calls,
@@ -263,6 +265,7 @@ func merge(ws ...window) window {
 		m.left += w.left
 		m.stalls += w.stalls
 		m.longest = max(m.longest, w.longest)
+		m.late += w.late
 	}
 	slices.Sort(m.samples)
 	return m
@@ -280,7 +283,8 @@ func (c *control) verdict(caseName string, o others, base window, cpu func() str
 	limit := max(2*base.p99(), controlFloor).Round(10 * time.Microsecond)
 	fig := fmt.Sprintf("%d calls, %d errors, p99 %v (base %v)", w.calls, w.errs, w.p99().Round(10*time.Microsecond), base.p99().Round(10*time.Microsecond))
 	if c.probe != nil {
-		fig += fmt.Sprintf(", leaving out %d calls (base %d) in flight during %d host stalls, the longest %v", w.left, base.left, w.stalls, w.longest.Round(100*time.Microsecond))
+		fig += fmt.Sprintf(", leaving out %d calls (base %d) in flight during %d host stalls, the longest %v (%d more wakeups %v-%v late)",
+			w.left, base.left, w.stalls, w.longest.Round(100*time.Microsecond), w.late, lateMin, stallMin)
 	}
 	if w.err != nil {
 		fig += "; " + w.err.Error()
@@ -461,7 +465,7 @@ func (c *control) take() window {
 		w.err = errors.New(rep.LastError)
 	}
 	// The stalls up to now: every call of the window has ended.
-	var fresh []span
+	var fresh probeReport
 	probe := c.probe
 	if probe != nil {
 		if fresh, err = probe.take(); err != nil {
@@ -478,8 +482,8 @@ func (c *control) take() window {
 		w.samples = append(w.samples, time.Duration(a[1]))
 	}
 	slices.Sort(w.samples)
-	w.stalls = len(fresh)
-	for _, s := range fresh {
+	w.stalls, w.late = len(fresh.Stalls), fresh.Late
+	for _, s := range fresh.Stalls {
 		w.longest = max(w.longest, time.Duration(s.To-s.From))
 	}
 	return w

@@ -29,7 +29,19 @@ import (
 // as the case, and says how many.
 
 // stallMin is the lateness of a probe's wakeup that counts as a stall.
-const stallMin = time.Millisecond
+// Wakeups late by lateMin or more, but less than stallMin, are only
+// counted: a host that takes the CPU in short slices slows everything
+// without a stall, and a row that fails then should say so.
+const (
+	stallMin = time.Millisecond
+	lateMin  = 250 * time.Microsecond
+)
+
+// probeReport is what the probe saw between two takes.
+type probeReport struct {
+	Stalls []span `json:"stalls"`
+	Late   int    `json:"late"` // wakeups late by lateMin or more, not stalls
+}
 
 // span is a stretch of wall-clock time, in Unix nanoseconds.
 type span struct{ From, To int64 }
@@ -42,9 +54,10 @@ const roleStalls = "serve-stress-stalls"
 
 // serveStalls runs the stall probe: a thread per CPU (see probeCPU). It
 // prints "ready", or "unavailable: REASON" and exits, then answers each
-// line "take" on stdin with a line of JSON: the stalls seen since the last
-// one, each the certain part of a stall, from the moment the probe should
-// have woken to the moment it did.
+// line "take" on stdin with a line of JSON, a probeReport of what it saw
+// since the last one: the stalls, each the certain part of a stall, from
+// the moment the probe should have woken to the moment it did, and how
+// many wakeups came late by less.
 func serveStalls() int {
 	// Probe threads sleep in system calls that keep their Ps; the line
 	// reader needs one more. The collector, which would stop the probes,
@@ -54,13 +67,17 @@ func serveStalls() int {
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(256 << 20)
 	var mu sync.Mutex
-	var seen []span
+	var seen probeReport
 	ready := make(chan error, n)
 	for cpu := range n {
-		go probeCPU(cpu, ready, func(s span) {
+		go probeCPU(cpu, ready, func(woke time.Time, late time.Duration) {
 			mu.Lock()
-			seen = append(seen, s)
-			mu.Unlock()
+			defer mu.Unlock()
+			if late < stallMin {
+				seen.Late++
+				return
+			}
+			seen.Stalls = append(seen.Stalls, span{woke.Add(-late).UnixNano(), woke.UnixNano()})
 		})
 	}
 	for range n {
@@ -78,7 +95,7 @@ func serveStalls() int {
 		}
 		mu.Lock()
 		took := seen
-		seen = nil
+		seen = probeReport{}
 		mu.Unlock()
 		if err := enc.Encode(took); err != nil {
 			return 1
@@ -133,22 +150,22 @@ func runStallProbe(cmd *exec.Cmd) (*stallProbe, error) {
 	return p, nil
 }
 
-// take returns the stalls seen since the last take, and keeps them for
-// stalled.
-func (p *stallProbe) take() ([]span, error) {
+// take returns what the probe saw since the last take, and keeps the
+// stalls for stalled.
+func (p *stallProbe) take() (probeReport, error) {
+	var fresh probeReport
 	if _, err := io.WriteString(p.stdin, "take\n"); err != nil {
-		return nil, fmt.Errorf("asking the stall probe: %w", err)
+		return fresh, fmt.Errorf("asking the stall probe: %w", err)
 	}
 	if !p.lines.Scan() {
-		return nil, errors.New("the stall probe exited")
+		return fresh, errors.New("the stall probe exited")
 	}
-	var fresh []span
 	if err := json.Unmarshal(p.lines.Bytes(), &fresh); err != nil {
-		return nil, fmt.Errorf("the stall probe said %.100q: %w", p.lines.Text(), err)
+		return fresh, fmt.Errorf("the stall probe said %.100q: %w", p.lines.Text(), err)
 	}
 	old := time.Now().Add(-stallMemory).UnixNano()
 	p.kept = slices.DeleteFunc(p.kept, func(s span) bool { return s.To < old })
-	p.kept = append(p.kept, fresh...)
+	p.kept = append(p.kept, fresh.Stalls...)
 	return fresh, nil
 }
 

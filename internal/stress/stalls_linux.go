@@ -14,9 +14,9 @@ const schedFIFO = 1
 
 // probeCPU runs one probe thread, on CPU cpu under SCHED_FIFO, and sends
 // to ready whether it could be set up; then it sleeps a millisecond at a
-// time for good and hands stall each wakeup that came stallMin late or
-// more, as the span from when it should have woken to when it did.
-func probeCPU(cpu int, ready chan<- error, stall func(span)) {
+// time for good and hands late each wakeup that came lateMin late or
+// more: when it woke, and how late.
+func probeCPU(cpu int, ready chan<- error, late func(woke time.Time, by time.Duration)) {
 	runtime.LockOSThread() // never unlocked: the thread is the probe's
 	var mask [16]uint64
 	if cpu >= len(mask)*64 {
@@ -41,8 +41,8 @@ func probeCPU(cpu int, ready chan<- error, stall func(span)) {
 		// while other Ps are idle, and takes it back at once after.
 		syscall.Nanosleep(&nap, nil)
 		woke := time.Now()
-		if late := woke.Sub(start) - time.Millisecond; late >= stallMin {
-			stall(span{woke.Add(-late).UnixNano(), woke.UnixNano()})
+		if by := woke.Sub(start) - time.Millisecond; by >= lateMin {
+			late(woke, by)
 		}
 	}
 }

@@ -62,7 +62,7 @@ func TestStallProbeSeesAStoppedProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := 0
-	for _, s := range fresh {
+	for _, s := range fresh.Stalls {
 		if time.Duration(s.To-s.From) >= 40*time.Millisecond {
 			long++
 			if s.From < stopped.Add(-time.Millisecond).UnixNano() || s.To < resumed.UnixNano() {

@@ -2,9 +2,12 @@
 
 package main
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // probeCPU is Linux only (see stalls_linux.go).
-func probeCPU(cpu int, ready chan<- error, stall func(span)) {
+func probeCPU(cpu int, ready chan<- error, late func(woke time.Time, by time.Duration)) {
 	ready <- errors.New("the stall probe is Linux's")
 }

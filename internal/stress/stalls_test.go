@@ -10,8 +10,8 @@ import (
 )
 
 // scriptedProbe is a stall probe whose child answers each take with the
-// next of takes (then with none).
-func scriptedProbe(t *testing.T, takes ...[]span) *stallProbe {
+// next of takes (then with nothing seen).
+func scriptedProbe(t *testing.T, takes ...probeReport) *stallProbe {
 	in, out := io.Pipe()
 	answers, answer := io.Pipe()
 	go func() {
@@ -21,7 +21,7 @@ func scriptedProbe(t *testing.T, takes ...[]span) *stallProbe {
 			if i < len(takes) {
 				b, _ = json.Marshal(takes[i])
 			} else {
-				b = []byte("null")
+				b = []byte("{}")
 			}
 			answer.Write(append(b, '\n'))
 		}
@@ -32,7 +32,8 @@ func scriptedProbe(t *testing.T, takes ...[]span) *stallProbe {
 
 // TestStalledCallsAreLeftOut: a call in flight during a stall the probe
 // saw, in this window or an earlier one, is left out of the latencies
-// judged; the window counts it, and the stalls seen since the last take.
+// judged; the window counts it, and the stalls and late wakeups seen since
+// the last take.
 func TestStalledCallsAreLeftOut(t *testing.T) {
 	ms := int64(time.Millisecond)
 	now := time.Now().UnixNano()
@@ -49,8 +50,8 @@ func TestStalledCallsAreLeftOut(t *testing.T) {
 		}},
 	)
 	c.probe = scriptedProbe(t,
-		[]span{{now + 11*ms, now + 15*ms}},
-		[]span{{now + 21*ms, now + 22*ms}, {now + 32*ms, now + 33*ms}, {now + 42*ms, now + 44*ms}},
+		probeReport{Stalls: []span{{now + 11*ms, now + 15*ms}}},
+		probeReport{Stalls: []span{{now + 21*ms, now + 22*ms}, {now + 32*ms, now + 33*ms}, {now + 42*ms, now + 44*ms}}, Late: 7},
 	)
 	first := c.take()
 	if first.left != 0 || len(first.samples) != 1 || first.stalls != 1 || first.longest != 4*time.Millisecond {
@@ -61,11 +62,11 @@ func TestStalledCallsAreLeftOut(t *testing.T) {
 	if w.calls != 6 || w.errs != 1 || w.left != 3 || !slices.Equal(w.samples, want) {
 		t.Errorf("window: %d calls, %d errors, left %d, latencies %v; want 6, 1, 3, %v", w.calls, w.errs, w.left, w.samples, want)
 	}
-	if w.stalls != 3 || w.longest != 2*time.Millisecond {
-		t.Errorf("window: %d stalls, longest %v; want 3, 2ms", w.stalls, w.longest)
+	if w.stalls != 3 || w.longest != 2*time.Millisecond || w.late != 7 {
+		t.Errorf("window: %d stalls, longest %v, %d late wakeups; want 3, 2ms, 7", w.stalls, w.longest, w.late)
 	}
-	if m := merge(first, w); m.left != 3 || m.stalls != 4 || m.longest != 4*time.Millisecond {
-		t.Errorf("merged: left %d, %d stalls, longest %v; want 3, 4, 4ms", m.left, m.stalls, m.longest)
+	if m := merge(first, w); m.left != 3 || m.stalls != 4 || m.longest != 4*time.Millisecond || m.late != 7 {
+		t.Errorf("merged: left %d, %d stalls, longest %v, %d late; want 3, 4, 4ms, 7", m.left, m.stalls, m.longest, m.late)
 	}
 }
 
@@ -75,7 +76,7 @@ func TestStallsAreForgotten(t *testing.T) {
 	now := time.Now()
 	old := now.Add(-stallMemory - time.Second).UnixNano()
 	recent := now.Add(-time.Second).UnixNano()
-	p := scriptedProbe(t, []span{{old, old + 1}, {recent, recent + 1}}, nil)
+	p := scriptedProbe(t, probeReport{Stalls: []span{{old, old + 1}, {recent, recent + 1}}})
 	for range 2 {
 		if _, err := p.take(); err != nil {
 			t.Fatal(err)
