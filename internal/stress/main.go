@@ -3,9 +3,11 @@
 // router in a child process (this binary re-executed with a role
 // argument) so that the router's memory, goroutines and file descriptors
 // are measured alone and SIGTERM can be sent to it, runs the cases against
-// it while a control group of 50 sessions makes echo calls, and prints one
-// table: case, figure, limit, PASS or FAIL. It exits with status 1 when a
-// case fails.
+// it while a control group of 50 sessions makes echo calls (another child)
+// and, in the full version, a stall probe (a third child, stalls.go) marks
+// the moments this machine's host took a CPU away, and prints one table:
+// case, figure, limit, PASS or FAIL. It exits with status 1 when a case
+// fails.
 //
 //	go run ./internal/stress          # the full suite (make stress)
 //	go run ./internal/stress -short   # the short version (make test runs it)
