@@ -36,11 +36,16 @@ bench: setup-go setup-npm setup-chromium
 stress: setup-go
 	$(GO) run ./internal/stress
 
-## fuzz: every fuzz target for $(FUZZTIME) each
+## fuzz: every fuzz target for $(FUZZTIME) each; the inputs that reached new code are
+##       kept in the package's testdata/fuzz, where every go test replays them
 fuzz: setup-go
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; cache=$$($(GO) env GOCACHE)/fuzz; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    if [ -d "$$cache/$$pkg/$$f" ]; then \
+	      dir=$$($(GO) list -f '{{.Dir}}' $$pkg)/testdata/fuzz/$$f; \
+	      mkdir -p "$$dir" && cp "$$cache/$$pkg/$$f"/* "$$dir"/; \
+	    fi; \
 	  done; \
 	done
 
